@@ -302,7 +302,7 @@ class _Builder:
                 if not self.chain_ok(path + ("route",), route, spans, onodes, sa, sb):
                     continue
             elif sa != sb:
-                span = self.implicit_span(e["id"], sa, sb, sites, onodes, site_nodes, spans, km_given)
+                span = self.implicit_span(path, e["id"], sa, sb, sites, onodes, site_nodes, km_given)
                 spans[span.id] = span
                 route = [span.id]
             kms = [spans[s].km for s in route]
@@ -369,7 +369,7 @@ class _Builder:
                          f"{sa!r} to site {sb!r}")
         return False
 
-    def implicit_span(self, link_id, sa, sb, sites, onodes, site_nodes, spans, km):
+    def implicit_span(self, path, link_id, sa, sb, sites, onodes, site_nodes, km):
         """A link without an optical route rides a span of its own between its sites."""
         ends = []
         for site in (sa, sb):
@@ -380,6 +380,8 @@ class _Builder:
             ends.append(site_nodes[site][0])
         if km is None:
             km = great_circle_km(sites[sa], sites[sb])
+            if km is None:
+                self.warn(path, "no route, no km and no coordinates at both ends: length unknown")
         return Span(f"{link_id}~span", ends[0], ends[1], km, (), implicit=True)
 
     def services(self, data: dict[str, Any], sites: dict[str, Site]) -> dict[str, Service]:
