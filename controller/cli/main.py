@@ -1,9 +1,11 @@
 """The `ngk` command: a thin layer that parses, calls one service function and prints."""
 from __future__ import annotations
 
+import importlib
+
 import typer
 
-from controller.cli import availability, failures, lab, paths, topology
+from controller.cli import topology
 
 app = typer.Typer(
     name="ngk",
@@ -13,5 +15,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(topology.app, name="topology")
-for module in (paths, failures, availability, lab):
-    module.register(app)
+
+# Each module below exposes register(app) and owns its commands.
+COMMAND_MODULES = ("paths", "failures", "availability", "lab", "deploy", "monitor", "netconf")
+for name in COMMAND_MODULES:
+    importlib.import_module(f"controller.cli.{name}").register(app)
