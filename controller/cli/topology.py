@@ -5,7 +5,10 @@ from pathlib import Path
 
 import typer
 
-from controller.cli.common import JsonOption, console, emit, err_console
+from controller.analysis.draw import draw as render
+from controller.cli.common import (
+    JsonOption, TopologyOption, console, emit, err_console, topology, user_errors)
+from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.load import check_topology, topology_path
 
 app = typer.Typer(help="Check, import and draw topologies.", no_args_is_help=True)
@@ -43,3 +46,45 @@ def validate(
     emit(result, as_json, show)
     if errors:
         raise typer.Exit(2)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="Topology Zoo GraphML file."),
+    out: Path = typer.Option(..., "--out", "-o", help="Topology YAML to write."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Convert a Topology Zoo GraphML file into a topology YAML (rules: docs/availability.md)."""
+    with user_errors():
+        doc, warnings = import_graphml(file)
+        write_topology_yaml(doc, out)
+    result = {"file": str(file), "out": str(out),
+              "counts": {k: len(doc[k]) for k in ("sites", "spans", "routers", "links")},
+              "warnings": [w.as_dict() for w in warnings]}
+
+    def show(_: dict) -> None:
+        for w in warnings:
+            console.print(str(w), highlight=False, soft_wrap=True)
+        counts = ", ".join(f"{v} {k}" for k, v in result["counts"].items())
+        console.print(f"[green]wrote[/green] {out} ({counts})", highlight=False)
+
+    emit(result, as_json, show)
+
+
+@app.command()
+def draw(
+    out: Path = typer.Option(..., "--out", "-o", help="Picture to write: .png or .svg."),
+    paths: tuple[str, str] | None = typer.Option(None, "--paths", metavar="SRC DST",
+                                          help="Draw the diverse path pair between two sites."),
+    diverse: str = typer.Option("srlg", "--diverse", help="Diversity: link, node or srlg."),
+    failure: list[str] = typer.Option([], "--failure",
+                                      help="Element to fail (kind:id or id), repeatable."),
+    topology_file: Path = TopologyOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Draw the topology map, optionally with a diverse path pair or a failure."""
+    topo = topology(topology_file)
+    with user_errors():
+        result = render(topo, out, pair=paths, diversity=diverse, failures=tuple(failure))
+    emit(result, as_json, lambda r: console.print(f"[green]wrote[/green] {r['file']}",
+                                                  highlight=False))

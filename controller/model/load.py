@@ -167,7 +167,8 @@ class _Builder:
             if key not in known:
                 self.error(("settings", str(key)), f"unknown setting {key!r}")
                 continue
-            num = self.number(("settings", key), value)
+            rate = key.endswith("_per_year")  # a rate may be 0: that risk is switched off
+            num = self.number(("settings", key), value, positive=not rate, lo=0 if rate else None)
             if num is not None:
                 values[key] = num
         return Settings(**values)
