@@ -1,0 +1,109 @@
+"""Credentials from env / a secrets file outside the repo; host keys from a known_hosts file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import paramiko
+import pytest
+from typer.testing import CliRunner
+
+from controller.cli.main import app
+from controller.model.load import load_topology
+from controller.southbound.netconf import Target, load_credentials, push, render_interfaces
+from controller.southbound.netconf.client import known_host_key
+from controller.southbound.netconf.credentials import REPO, Credentials
+from controller.southbound.netconf.errors import CredentialsError, HostKeyError
+
+KEY = paramiko.RSAKey.generate(1024)  # only its public half is written; never used to log in
+
+
+def secrets(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
+    path = tmp_path / "secrets.yaml"
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_environment_wins_over_file(tmp_path):
+    path = secrets(tmp_path, "netconf: {username: filer, password: p1, known_hosts: /k}\n")
+    creds = load_credentials({"NGK_SECRETS_FILE": str(path), "NGK_NETCONF_USERNAME": "envy"})
+    assert (creds.username, creds.password, creds.known_hosts) == ("envy", "p1", "/k")
+    assert not creds.insecure
+
+
+def test_password_never_in_repr(tmp_path):
+    creds = load_credentials({"NGK_NETCONF_USERNAME": "u", "NGK_NETCONF_PASSWORD": "s3cr3t!"})
+    assert "s3cr3t" not in repr(creds) and creds.password == "s3cr3t!"
+
+
+@pytest.mark.parametrize("env,text,mode,message", [
+    ({}, None, 0o600, "no NETCONF username"),
+    ({"NGK_NETCONF_USERNAME": "u"}, None, 0o600, "no NETCONF key or password"),
+    ({}, "netconf: {username: u, password: p}\n", 0o644, "readable by others"),
+    ({}, "other: {}\n", 0o600, "no 'netconf:' mapping"),
+    ({}, "netconf: {username: u, password: p, token: t}\n", 0o600, "unknown netconf secrets"),
+])
+def test_bad_credentials_are_clear(tmp_path, env, text, mode, message):
+    if text is not None:
+        env = {**env, "NGK_SECRETS_FILE": str(secrets(tmp_path, text, mode))}
+    with pytest.raises(CredentialsError, match=message):
+        load_credentials(env)
+
+
+def test_secrets_file_inside_repo_is_refused():
+    with pytest.raises(CredentialsError, match="inside the repository"):
+        load_credentials({"NGK_SECRETS_FILE": str(REPO / "pyproject.toml")})
+
+
+def _known_hosts(tmp_path: Path, line: str) -> Path:
+    path = tmp_path / "known_hosts"
+    path.write_text(line)
+    return path
+
+
+@pytest.mark.parametrize("entry,port", [("[192.0.2.7]:830", 830), ("192.0.2.7", 22),
+                                        ("192.0.2.7", 830)])
+def test_known_host_key_lookup(tmp_path, entry, port):
+    path = _known_hosts(tmp_path, f"{entry} ssh-rsa {KEY.get_base64()}\n")
+    assert known_host_key(path, "192.0.2.7", port).get_base64() == KEY.get_base64()
+
+
+def test_unknown_host_is_refused_before_connecting(tmp_path):
+    path = _known_hosts(tmp_path, f"[192.0.2.8]:830 ssh-rsa {KEY.get_base64()}\n")
+    with pytest.raises(HostKeyError, match=r"\[192.0.2.7\]:830 has no key"):
+        known_host_key(path, "192.0.2.7", 830)
+    with pytest.raises(HostKeyError, match="cannot read known_hosts"):
+        known_host_key(tmp_path / "absent", "192.0.2.7", 830)
+    result = push(Target("r", "192.0.2.7"), render_interfaces(load_topology(), "osl-cr1"),
+                  Credentials("u", password="p", known_hosts=str(path)), commit=True)
+    assert result.status == "failed" and result.error["kind"] == "host-key"
+    assert set(result.seconds) == set()  # failed before any network traffic
+
+
+def test_cli_render_matches_payload():
+    out = CliRunner().invoke(app, ["netconf", "render", "osl-cr1"])
+    assert out.exit_code == 0
+    assert out.stdout == render_interfaces(load_topology(), "osl-cr1").xml
+
+
+def test_cli_errors_are_messages_not_tracebacks(tmp_path, monkeypatch):
+    runner = CliRunner()
+    out = runner.invoke(app, ["netconf", "render", "nope"])
+    assert out.exit_code == 2 and "unknown router 'nope'" in out.output
+    for var in ("NGK_NETCONF_USERNAME", "NGK_NETCONF_PASSWORD", "NGK_NETCONF_KEY_FILE",
+                "NGK_SECRETS_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    out = runner.invoke(app, ["netconf", "push", "osl-cr1"])
+    assert out.exit_code == 2 and "no NETCONF username" in out.output
+    monkeypatch.setenv("NGK_NETCONF_USERNAME", "u")
+    monkeypatch.setenv("NGK_NETCONF_PASSWORD", "pw-not-shown")
+    known = _known_hosts(tmp_path, "")
+    out = runner.invoke(app, ["netconf", "push", "osl-cr1", "--known-hosts", str(known),
+                              "--json"])
+    assert out.exit_code == 1
+    data = json.loads(out.stdout)
+    assert (data["router"], data["status"], data["changed"], data["diff"]) == (
+        "osl-cr1", "failed", False, "")
+    assert data["error"]["kind"] == "host-key" and "172.31.0.11" in data["error"]["message"]
+    assert "pw-not-shown" not in out.output and "Traceback" not in out.output
