@@ -1,0 +1,145 @@
+"""Per-router daemons: FRR (own pathspace and UTS namespace), snmpd and sshd on the mgmt address.
+
+Layout of a router directory (<lab dir>/routers/<router>/):
+  frr/   frr.conf + vtysh.conf, linked from /etc/frr/<netns> (owned by frr)
+  log/   daemon logs;  snmp/  snmpd.conf (0600), persistent dir, subagent conf;  ssh/  sshd
+"""
+from __future__ import annotations
+
+import shlex
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from controller.lab.creds import Credentials, keypair
+from controller.lab.state import LabError, RouterState
+from controller.lab.system import FRR_DAEMONS, FRR_DIR, in_netns, read_pid, run, terminate
+from controller.model.topology import Router, Topology
+
+FRR_RUN = Path("/var/run/frr")
+FRR_ETC = Path("/etc/frr")
+SNMP_MODULES = Path("/usr/lib/x86_64-linux-gnu/frr/modules")
+AGENTX = "tcp:127.0.0.1:705"
+TRAP_PORT = 1162
+
+
+def frr_owned(path: Path, mode: int) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.chown(path, "frr", "frr")
+    path.chmod(mode)
+
+
+def prepare(topo: Topology, router: Router, rs: RouterState, creds: Credentials,
+            controller_ip: str, frr_conf: str) -> str:
+    """Write every config file of a router; return its known_hosts line."""
+    base = Path(rs.dir)
+    base.mkdir(parents=True, mode=0o711, exist_ok=True)
+    for sub, mode in (("frr", 0o770), ("log", 0o770)):
+        frr_owned(base / sub, mode)
+    (base / "frr" / "frr.conf").write_text(frr_conf)
+    (base / "frr" / "vtysh.conf").write_text("service integrated-vtysh-config\n")
+    for name in ("frr.conf", "vtysh.conf"):
+        shutil.chown(base / "frr" / name, "frr", "frr")
+    snmp = base / "snmp"
+    (snmp / "persist").mkdir(parents=True, mode=0o700, exist_ok=True)
+    (snmp / "subagent").mkdir(mode=0o755, exist_ok=True)
+    (snmp / "subagent" / "frr.conf").write_text(f"agentXSocket {AGENTX}\n")
+    conf = snmp / "snmpd.conf"
+    conf.touch(mode=0o600)
+    conf.write_text(snmpd_conf(topo, router, creds, controller_ip))
+    ssh = base / "ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    host_pub = keypair(ssh / "ssh_host_ed25519_key", router.id)
+    (ssh / "authorized_keys").write_text(Path(f"{creds.ssh_key}.pub").read_text())
+    (ssh / "sshd_config").write_text(sshd_conf(router, ssh, base / "log"))
+    return f"{router.mgmt.ip} {' '.join(host_pub.split()[:2])}\n"
+
+
+def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip: str) -> str:
+    subnet = topo.mgmt_subnet
+    return "\n".join([
+        f"agentAddress udp:{router.mgmt.ip}:161,udp:127.0.0.1:161",
+        f"rocommunity {creds.snmp_community} {subnet}",
+        f'createUser {creds.snmp_user} SHA "{creds.snmp_auth}" AES "{creds.snmp_priv}"',
+        f"rouser {creds.snmp_user} priv",
+        f"sysLocation {topo.sites[router.site].name}",
+        "sysContact ngk lab",
+        "dontLogTCPWrappersConnects yes",
+        "master agentx",
+        f"agentXSocket {AGENTX}",
+        f"trap2sink {controller_ip}:{TRAP_PORT} {creds.snmp_community}",
+        f"createUser {creds.snmp_iquery}",
+        f"rouser {creds.snmp_iquery} noauth .1.3.6.1.2.1.2.2.1",
+        f"iquerySecName {creds.snmp_iquery}",
+        "linkUpDownNotifications yes",
+        "",
+    ])
+
+
+def sshd_conf(router: Router, ssh: Path, log: Path) -> str:
+    return "\n".join([
+        f"ListenAddress {router.mgmt.ip}",
+        f"HostKey {ssh / 'ssh_host_ed25519_key'}",
+        f"PidFile {ssh / 'sshd.pid'}",
+        f"AuthorizedKeysFile {ssh / 'authorized_keys'}",
+        "StrictModes no", "UsePAM no", "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
+        "AllowUsers root", "X11Forwarding no", "PrintMotd no",
+        "",
+    ])
+
+
+def link_frr_paths(rs: RouterState) -> list[Path]:
+    """The pathspace run dir and the /etc/frr/<netns> link; returns what was created."""
+    run_dir, etc = FRR_RUN / rs.netns, FRR_ETC / rs.netns
+    frr_owned(run_dir, 0o755)
+    if etc.is_symlink() or etc.exists():
+        raise LabError(f"{etc} already exists: not created by this lab, refusing to replace it")
+    etc.symlink_to(Path(rs.dir) / "frr")
+    return [run_dir, etc]
+
+
+def start_snmpd(rs: RouterState) -> int:
+    snmp = Path(rs.dir) / "snmp"
+    pidfile = snmp / "snmpd.pid"
+    run(in_netns(rs.netns, ["/usr/sbin/snmpd", "-I", "-smux", "-C", "-c", str(snmp / "snmpd.conf"),
+                            "-p", str(pidfile), "-Lf", str(Path(rs.dir) / "log" / "snmpd.log")],
+                 rs.uts), env={"SNMP_PERSISTENT_DIR": str(snmp / "persist")})
+    return read_pid(pidfile)
+
+
+def start_frr(rs: RouterState, on_pid: Callable[[str, int], None]) -> None:
+    """Start zebra, ospfd, bfdd, staticd in the router's namespaces; apply frr.conf (vtysh -b).
+
+    `on_pid(daemon, pid)` is called as soon as each daemon runs, so it can be recorded.
+    """
+    env = {"SNMPCONFPATH": str(Path(rs.dir) / "snmp" / "subagent")}
+    for daemon in FRR_DAEMONS:
+        args = [str(FRR_DIR / daemon), "-d", "-N", rs.netns, "-P", "0",
+                "--log", f"file:{Path(rs.dir) / 'log' / daemon}.log"]
+        if (SNMP_MODULES / f"{daemon}_snmp.so").exists():
+            args += ["-M", "snmp"]
+        run(in_netns(rs.netns, args, rs.uts), env=env)
+        on_pid(daemon, read_pid(FRR_RUN / rs.netns / f"{daemon}.pid"))
+    out = run(["nsenter", f"--uts={rs.uts}", "vtysh", "-N", rs.netns, "-b"], check=False)
+    if out.returncode != 0:
+        raise LabError(f"{rs.netns}: frr.conf did not apply: {out.stdout.strip()[-400:]}")
+
+
+def stop_frr(rs: RouterState) -> None:
+    terminate([rs.pids.get(d, 0) for d in FRR_DAEMONS])
+    for daemon in FRR_DAEMONS:
+        rs.pids.pop(daemon, None)
+
+
+def start_sshd(rs: RouterState) -> int:
+    """sshd in a private mount namespace where this router's FRR dirs are the default ones."""
+    ssh, frr = Path(rs.dir) / "ssh", Path(rs.dir) / "frr"
+    script = (f"mount --bind {shlex.quote(str(FRR_RUN / rs.netns))} {FRR_RUN} && "
+              f"mount --bind {shlex.quote(str(frr))} {FRR_ETC} && "
+              f"exec /usr/sbin/sshd -f {shlex.quote(str(ssh / 'sshd_config'))} "
+              f"-E {shlex.quote(str(Path(rs.dir) / 'log' / 'sshd.log'))}")
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    run(in_netns(rs.netns, ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                 rs.uts))
+    return read_pid(ssh / "sshd.pid")

@@ -1,0 +1,81 @@
+"""Tear a lab down from its recorded state only: idempotent, and safe after a crash.
+
+Processes go first (recorded PIDs, then a sweep of whatever still runs in the lab's netns), then
+the recorded resources in reverse order of creation. Nothing that is not recorded is touched.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from controller.lab.state import DEFAULT_LAB, LabError, LabState, check_name, lock_path, locked
+from controller.lab.system import alive, ip_batch, netns_list, netns_pids, run, terminate
+
+
+def lab_down(name: str = DEFAULT_LAB) -> dict[str, object]:
+    """Remove lab `name`; a lab that is not there is not an error (returns removed=False)."""
+    start = time.monotonic()
+    with locked(check_name(name)):
+        state = LabState.load(name)
+        if state is not None:
+            teardown(state)
+        lock_path(name).unlink(missing_ok=True)
+    return {"lab": name, "removed": state is not None,
+            "seconds": round(time.monotonic() - start, 2)}
+
+
+def teardown(state: LabState) -> None:
+    namespaces = [r["name"] for r in state.resources if r["kind"] == "netns"]
+    existing = netns_list()
+    terminate([pid for rs in state.routers.values() for pid in rs.pids.values()])
+    leftovers = [pid for ns in namespaces if ns in existing for pid in netns_pids(ns)]
+    terminate(leftovers, grace=0.5)
+    recorded_ns = set(namespaces)
+    for kind, group in _runs(list(reversed(state.resources))):
+        _remove(kind, group, recorded_ns, existing)
+    still = [pid for pid in leftovers if alive(pid)]
+    if still:
+        raise LabError(f"processes {still} survived SIGKILL")
+
+
+def _runs(resources: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:
+    """Consecutive resources of one kind, so each kind is removed in one batch."""
+    out: list[tuple[str, list[dict[str, str]]]] = []
+    for res in resources:
+        if out and out[-1][0] == res["kind"]:
+            out[-1][1].append(res)
+        else:
+            out.append((res["kind"], [res]))
+    return out
+
+
+def _remove(kind: str, group: list[dict[str, str]], recorded_ns: set[str],
+            existing_ns: set[str]) -> None:
+    if kind in ("veth", "nft"):
+        # objects inside a recorded netns die with it; others are removed one by one
+        for res in group:
+            if res["netns"] not in recorded_ns and res["netns"] in existing_ns:
+                if kind == "veth":
+                    ip_batch([f"link del {res['name']}"], netns=res["netns"], check=False)
+                else:
+                    run(["ip", "netns", "exec", res["netns"], "nft", "delete", "table",
+                         res["family"], res["name"]], check=False)
+    elif kind == "link":
+        present = {i["ifname"] for i in json.loads(run(["ip", "-j", "link"]).stdout)}
+        ip_batch([f"link del {r['name']}" for r in group if r["name"] in present], check=False)
+    elif kind == "mount":
+        for res in group:
+            if Path(res["target"]).exists():
+                run(["umount", res["target"]], check=False)
+    elif kind == "netns":
+        ip_batch([f"netns del {r['name']}" for r in group if r["name"] in existing_ns],
+                 check=False)
+    elif kind == "path":
+        for res in group:
+            path = Path(res["path"])
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,135 @@
+"""`lab status` / `lab wait`: is every router up, its IGP converged, its management reachable?
+
+Expected values come from the model with the lab's active failures applied: a router expects a
+Full OSPF adjacency on each of its links that is up, and a route to the loopback of every router
+it is still connected to in the IP graph.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import networkx as nx
+
+from controller.lab import creds as credentials
+from controller.lab.faults import active_outage
+from controller.lab.mgmt import SYS_NAME, snmp_get_many, ssh_command
+from controller.lab.state import DEFAULT_LAB, LabError, LabState, require
+from controller.lab.system import alive, parallel, run
+from controller.model.layers import ip_graph
+from controller.model.load import load_topology
+from controller.model.topology import Topology
+
+SHOW = ("show ip ospf neighbor json", "show bfd peers json", "show ip route ospf json")
+
+
+def vtysh_json(netns: str, *commands: str) -> list[Any]:
+    """Run show commands through a router's vtysh sockets; one parsed JSON value per command."""
+    args = ["vtysh", "-N", netns]
+    for cmd in commands:
+        args += ["-c", cmd]
+    text = run(args, check=False, timeout=10).stdout
+    decoder, out, pos = json.JSONDecoder(), [], 0
+    while len(out) < len(commands):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            out.append({})
+            continue
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            value, pos = {}, text.find("\n", pos) + 1 or len(text)
+        out.append(value)
+    return out
+
+
+def expectations(topo: Topology, state: LabState) -> dict[str, dict[str, Any]]:
+    """Per live router: adjacencies expected and the loopbacks it should reach."""
+    down = active_outage(topo, state)
+    graph = ip_graph(topo)
+    graph.remove_nodes_from(down.routers)
+    graph.remove_edges_from([(lk.a.router, lk.b.router, lk.id) for lk in topo.links.values()
+                             if lk.id in down.links and graph.has_edge(lk.a.router, lk.b.router,
+                                                                       lk.id)])
+    out = {}
+    for router in graph:
+        out[router] = {
+            "neighbors": graph.degree(router),
+            "loopbacks": {f"{topo.routers[r].loopback.ip}/32"
+                          for r in nx.node_connected_component(graph, router) if r != router},
+        }
+    return out
+
+
+def routing(topo: Topology, state: LabState) -> list[dict[str, Any]]:
+    """Daemons, adjacencies, BFD and loopback reachability of every router (no SSH/SNMP)."""
+    expect = expectations(topo, state)
+
+    def one(router: str) -> dict[str, Any]:
+        rs = state.routers[router]
+        nbrs, bfd, routes = vtysh_json(rs.netns, *SHOW)
+        full = sum(1 for entries in nbrs.get("neighbors", {}).values() for n in entries
+                   if str(n.get("nbrState", "")).startswith("Full"))
+        bfd_up = sum(1 for p in bfd if p.get("status") == "up") if isinstance(bfd, list) else 0
+        wanted = expect.get(router, {"neighbors": 0, "loopbacks": set()})
+        reached = {p for p in wanted["loopbacks"]
+                   if any(r.get("selected") and r.get("installed") for r in routes.get(p, []))}
+        return {"router": router, "daemons": {d: alive(p) for d, p in rs.pids.items()},
+                "ospf_neighbors": full, "ospf_expected": wanted["neighbors"], "bfd_up": bfd_up,
+                "loopbacks_reached": len(reached), "loopbacks_expected": len(wanted["loopbacks"]),
+                "failed": router not in expect}
+
+    return parallel(one, topo.routers, workers=4)
+
+
+def converged(rows: list[dict[str, Any]]) -> bool:
+    return all(r["failed"] or (all(r["daemons"].values())
+                               and r["ospf_neighbors"] == r["ospf_expected"]
+                               and r["loopbacks_reached"] == r["loopbacks_expected"])
+               for r in rows)
+
+
+def lab_status(name: str = DEFAULT_LAB, *, management: bool = True) -> dict[str, Any]:
+    """The status JSON: {"lab", "converged", "failures", "routers": [...]} (see docs/lab.md)."""
+    state = require(name)
+    topo = load_topology(state.topology)
+    rows = routing(topo, state)
+    if management:
+        creds = credentials.load(state.dir)
+        hosts = {r: str(topo.routers[r].mgmt.ip) for r in topo.routers}
+        snmp = snmp_get_many(creds, list(hosts.values()), [SYS_NAME])
+
+        def ssh_ok(router: str) -> bool:
+            try:
+                return "FRRouting" in ssh_command(creds, hosts[router], "vtysh -c 'show version'")
+            except (ConnectionError, OSError):
+                return False
+
+        ssh = dict(zip(topo.routers, parallel(ssh_ok, topo.routers, workers=6)))
+        for row in rows:
+            answer = snmp[hosts[row["router"]]]
+            row["ssh"] = ssh[row["router"]]
+            row["snmp"] = isinstance(answer, dict) and answer.get(SYS_NAME) == row["router"]
+    return {"lab": name, "converged": converged(rows),
+            "failures": [f["element"] for f in state.failures], "routers": rows}
+
+
+def lab_wait(name: str = DEFAULT_LAB, timeout: float = 60.0, interval: float = 0.5) -> dict[str, Any]:
+    """Poll the routing state until converged; LabError (exit 1) on timeout."""
+    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    while True:
+        state = require(name)
+        rows = routing(load_topology(state.topology), state)
+        if converged(rows):
+            return {"lab": name, "converged": True, "seconds": round(time.monotonic() - start, 2)}
+        if time.monotonic() >= deadline:
+            lagging = [r["router"] for r in rows if not r["failed"] and (
+                r["ospf_neighbors"] != r["ospf_expected"]
+                or r["loopbacks_reached"] != r["loopbacks_expected"]
+                or not all(r["daemons"].values()))]
+            raise LabError(f"lab {name!r} not converged after {timeout:g} s "
+                           f"(lagging: {', '.join(lagging)})")
+        time.sleep(interval)

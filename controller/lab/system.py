@@ -1,0 +1,124 @@
+"""Thin wrappers over the host tools a lab needs: ip, nsenter, kill, and a prerequisite check."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from controller.lab.state import LabError
+
+FRR_DIR = Path("/usr/lib/frr")
+FRR_DAEMONS = ("zebra", "ospfd", "bfdd", "staticd")
+TOOLS = ("ip", "nsenter", "unshare", "mount", "umount", "vtysh", "nft", "ssh", "ssh-keygen",
+         "ping", "/usr/sbin/sshd", "/usr/sbin/snmpd")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def preflight() -> None:
+    """Root, FRR and the other tools must be there; LabError with what is missing otherwise."""
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network namespaces, veths, mounts): run as root")
+    missing = [f"{FRR_DIR}/{d}" for d in FRR_DAEMONS if not (FRR_DIR / d).exists()]
+    missing += [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        raise LabError("missing: " + ", ".join(missing) + " (install frr frr-snmp snmpd snmp "
+                       "openssh-server iputils-ping nftables)")
+
+
+def run(args: list[str], *, check: bool = True, input: str | None = None,
+        env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run a command; on failure raise LabError with its stderr (never its input)."""
+    full_env = {**os.environ, "MIBS": "", **(env or {})}
+    proc = subprocess.run(args, input=input, capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise LabError(f"{' '.join(args[:6])}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def in_netns(netns: str, args: list[str], uts: str | None = None) -> list[str]:
+    """argv that runs `args` inside a router's network (and UTS) namespace."""
+    prefix = ["ip", "netns", "exec", netns]
+    if uts:
+        prefix += ["nsenter", f"--uts={uts}"]
+    return prefix + args
+
+
+def ip_batch(commands: list[str], netns: str | None = None, check: bool = True) -> None:
+    """Many `ip` commands in one process (`-force` keeps going after an error when not checking)."""
+    if not commands:
+        return
+    args = ["ip"] + (["-n", netns] if netns else []) + (["-force"] if not check else [])
+    run(args + ["-batch", "-"], input="\n".join(commands) + "\n", check=check)
+
+
+def netns_list() -> set[str]:
+    out = run(["ip", "netns", "list"], check=False).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def netns_pids(netns: str) -> list[int]:
+    out = run(["ip", "netns", "pids", netns], check=False).stdout
+    return [int(p) for p in out.split() if p.isdigit()]
+
+
+def alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def terminate(pids: Iterable[int], grace: float = 1.5) -> None:
+    """SIGTERM, wait up to `grace` seconds, then SIGKILL what is left."""
+    pids = [p for p in pids if alive(p)]
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    for pid in pids:
+        if alive(pid):
+            _signal(pid, signal.SIGKILL)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def read_pid(path: Path, timeout: float = 5.0) -> int:
+    """Wait for a daemon's pid file and return the pid."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid = int(path.read_text().split()[0])
+            if alive(pid):
+                return pid
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(0.02)
+    raise LabError(f"no live process in {path} after {timeout:.0f} s")
+
+
+def parallel(fn: Callable[[T], R], items: Iterable[T], workers: int = 8) -> list[R]:
+    """Map over items in threads (subprocess-bound work); re-raises the first error."""
+    items = list(items)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        return list(pool.map(fn, items))

@@ -1,0 +1,340 @@
+"""Integration tests against the live netns lab (root, FRR, sshd, snmpd). See conftest.py."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from controller.lab import mgmt
+from controller.lab.down import lab_down
+from controller.lab.faults import lab_cut
+from controller.lab.state import STATE_ROOT, LabState, lab_dir
+from controller.lab.status import lab_status, vtysh_json
+from controller.lab.system import alive, netns_list
+from controller.lab.up import lab_up
+from controller.model.layers import Element, ip_graph, outage
+from controller.model.topology import Topology
+
+from conftest import LAB, Lab, skip_reason
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+
+
+# --- independent expectations from the model -------------------------------------------------
+def graph_without(topo: Topology, down_links: frozenset[str] = frozenset()) -> nx.Graph:
+    """Routers joined by the cheapest up link between them (weight = OSPF cost)."""
+    g = nx.Graph()
+    g.add_nodes_from(topo.routers)
+    for u, v, key, data in ip_graph(topo).edges(keys=True, data=True):
+        if key in down_links:
+            continue
+        if not g.has_edge(u, v) or data["metric"] < g[u][v]["metric"]:
+            g.add_edge(u, v, metric=data["metric"], link=key)
+    return g
+
+
+def unique_next_hop(g: nx.Graph, src: str, dst: str) -> str | None:
+    paths = list(itertools.islice(nx.all_shortest_paths(g, src, dst, weight="metric"), 2))
+    return paths[0][1] if len(paths) == 1 else None
+
+
+def gateway_toward(topo: Topology, g: nx.Graph, src: str, nxt: str) -> str:
+    link = topo.links[g[src][nxt]["link"]]
+    far = link.b if link.a.router == src else link.a
+    return str(far.address.ip)
+
+
+def fib_gateway(lab: Lab, router: str, dest: str) -> str | None:
+    out = subprocess.run(["ip", "-n", lab.state.routers[router].netns, "-j", "route", "get", dest],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)[0].get("gateway")
+
+
+def wait_for(check, timeout: float, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(step)
+    return check()
+
+
+def if_index(lab: Lab, router: str, name: str) -> str:
+    descr = mgmt.snmp_walk(lab.creds, str(lab.topo.routers[router].mgmt.ip), mgmt.IF_DESCR)
+    return next(oid.rsplit(".", 1)[1] for oid, value in descr.items() if value == name)
+
+
+def ngk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([shutil.which("ngk") or "ngk", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+# --- the shared reference lab ----------------------------------------------------------------
+def test_adjacencies_and_route_costs_match_the_model(lab_shared: Lab) -> None:
+    topo = lab_shared.topo
+    g = graph_without(topo)
+    degree = {r: sum(1 for lk in topo.links.values() if r in (lk.a.router, lk.b.router))
+              for r in topo.routers}
+    for router, rs in lab_shared.state.routers.items():
+        nbrs, routes = vtysh_json(rs.netns, "show ip ospf neighbor json", "show ip route ospf json")
+        full = [n for ns in nbrs["neighbors"].values() for n in ns if n["nbrState"].startswith("Full")]
+        assert len(full) == degree[router]
+        dist = nx.single_source_dijkstra_path_length(g, router, weight="metric")
+        for other, cost in dist.items():
+            if other != router:
+                prefix = f"{topo.routers[other].loopback.ip}/32"
+                assert routes[prefix][0]["metric"] == cost, (router, other)
+    status = lab_status(LAB, management=False)
+    assert status["converged"] is True
+    assert all(r["bfd_up"] == degree[r["router"]] for r in status["routers"])
+
+
+def test_ssh_runs_vtysh_on_each_router(lab_shared: Lab) -> None:
+    for router in lab_shared.topo.routers.values():
+        out = mgmt.ssh_command(lab_shared.creds, str(router.mgmt.ip), "vtysh -c 'show version'")
+        assert "FRRouting 8" in out and f"({router.id})" in out
+
+
+def test_ssh_rejects_a_wrong_host_key(lab_shared: Lab, tmp_path: Path) -> None:
+    routers = list(lab_shared.topo.routers.values())
+    keys = Path(lab_shared.creds.known_hosts).read_text().splitlines()
+    swapped = [f"{line.split()[0]} {keys[(i + 1) % len(keys)].split(' ', 1)[1]}"
+               for i, line in enumerate(keys)]
+    (tmp_path / "known_hosts").write_text("\n".join(swapped) + "\n")
+    creds = dataclasses.replace(lab_shared.creds, known_hosts=str(tmp_path / "known_hosts"))
+    with pytest.raises(ConnectionError, match="verification failed|Host key"):
+        mgmt.ssh_command(creds, str(routers[0].mgmt.ip), "true")
+
+
+def test_snmp_system_and_interfaces(lab_shared: Lab) -> None:
+    topo, creds = lab_shared.topo, lab_shared.creds
+    hosts = {str(r.mgmt.ip): r.id for r in topo.routers.values()}
+    got = mgmt.snmp_get_many(creds, list(hosts), [mgmt.SYS_NAME, mgmt.SYS_UPTIME])
+    for host, values in got.items():
+        assert not isinstance(values, Exception), values
+        assert values[mgmt.SYS_NAME] == hosts[host]
+        assert int(values[mgmt.SYS_UPTIME]) > 0
+    router = next(iter(topo.routers.values()))
+    descr = mgmt.snmp_walk(creds, str(router.mgmt.ip), mgmt.IF_DESCR)
+    status = mgmt.snmp_walk(creds, str(router.mgmt.ip), mgmt.IF_OPER_STATUS)
+    by_name = {v: status[o.replace(mgmt.IF_DESCR, mgmt.IF_OPER_STATUS)] for o, v in descr.items()}
+    ifaces = {e.interface for lk in topo.links.values() for e in (lk.a, lk.b)
+              if e.router == router.id}
+    assert ifaces | {"mgmt0", "lo"} == set(by_name)
+    assert all(by_name[i] == "1" for i in ifaces | {"mgmt0"})
+
+
+def test_snmp_v2c_community_only_from_the_management_subnet(lab_shared: Lab) -> None:
+    creds, topo = lab_shared.creds, lab_shared.topo
+    src, dst = list(topo.routers)[:2]
+    args = ["snmpget", "-v2c", "-c", creds.snmp_community, "-t", "1", "-r", "0", "-On"]
+    ok = subprocess.run(args + [str(topo.routers[dst].mgmt.ip), mgmt.SYS_NAME],
+                        capture_output=True, text=True, env={**os.environ, "MIBS": ""})
+    assert dst in ok.stdout
+    # the same request from an address outside the management subnet is filtered
+    far = subprocess.run(["ip", "netns", "exec", lab_shared.state.routers[src].netns] + args
+                         + [f"--clientaddr={topo.routers[src].loopback.ip}",
+                            str(topo.routers[dst].mgmt.ip), mgmt.SYS_NAME],
+                         capture_output=True, text=True, env={**os.environ, "MIBS": ""})
+    assert dst not in far.stdout
+
+
+def _reroute_case(topo: Topology) -> tuple[str, str, str, str, str]:
+    """A span, a router on it and a destination whose unique next hop the cut changes."""
+    before = graph_without(topo)
+    for span in sorted(topo.spans):
+        down = outage(topo, [Element("span", span)])
+        after = graph_without(topo, down.links)
+        for lid in sorted(down.links):
+            src = topo.links[lid].a.router
+            for dst in sorted(topo.routers):
+                if dst == src or not nx.has_path(after, src, dst):
+                    continue
+                old, new = unique_next_hop(before, src, dst), unique_next_hop(after, src, dst)
+                if old and new and old != new and before[src][old]["link"] == lid:
+                    return (span, src, dst, gateway_toward(topo, before, src, old),
+                            gateway_toward(topo, after, src, new))
+    raise AssertionError("the topology has no span whose cut changes a unique next hop")
+
+
+def test_cut_reroutes_and_restore_brings_the_path_back(lab_exclusive: Lab) -> None:
+    topo = lab_exclusive.topo
+    span, src, dst, old_gw, new_gw = _reroute_case(topo)
+    lo = str(topo.routers[dst].loopback.ip)
+    assert fib_gateway(lab_exclusive, src, lo) == old_gw
+    link = next(lk for lk in topo.links.values()
+                if span in lk.route and src in (lk.a.router, lk.b.router))
+    iface = link.a.interface if link.a.router == src else link.b.interface
+    index = if_index(lab_exclusive, src, iface)
+    oper = f"{mgmt.IF_OPER_STATUS}.{index}"
+    host = str(topo.routers[src].mgmt.ip)
+    assert mgmt.snmp_get(lab_exclusive.creds, host, [oper])[oper] == "1"
+
+    result = lab_cut(span, "light", LAB)
+    assert set(result["links"]) == set(outage(topo, [Element("span", span)]).links)
+    assert wait_for(lambda: fib_gateway(lab_exclusive, src, lo) == new_gw, 10)
+    assert wait_for(lambda: mgmt.snmp_get(lab_exclusive.creds, host, [oper])[oper] == "2", 10)
+    assert lab_status(LAB, management=False)["failures"] == [f"span:{span}"]
+
+    assert ngk("lab", "restore", f"span:{span}", "--name", LAB).returncode == 0
+    assert wait_for(lambda: fib_gateway(lab_exclusive, src, lo) == old_gw, 20)
+
+
+def test_silent_cut_drops_packets_and_bfd_takes_the_adjacency_down(lab_exclusive: Lab) -> None:
+    topo, state = lab_exclusive.topo, lab_exclusive.state
+    dcs = set(topo.datacentres())
+    link = next(lk for lk in sorted(topo.links.values(), key=lambda lk: lk.id)
+                if len(set(topo.link_sites(lk)) & dcs) == 2 and len(set(topo.link_sites(lk))) == 2)
+    a_ns, peer = state.routers[link.a.router].netns, str(link.b.address.ip)
+    peer_rid = str(topo.routers[link.b.router].loopback.ip)
+
+    def adjacent() -> bool:
+        return peer_rid in vtysh_json(a_ns, "show ip ospf neighbor json")[0]["neighbors"]
+
+    assert adjacent()
+    start = time.monotonic()
+    lab_cut(f"link:{link.id}", "silent", LAB)
+    assert wait_for(lambda: not adjacent(), 10, step=0.02)
+    took = time.monotonic() - start
+    assert took < 2.0, f"adjacency lasted {took:.2f} s: BFD (50 ms x 3) should beat dead 4 s"
+    info = json.loads(subprocess.run(["ip", "-n", a_ns, "-j", "link", "show", link.a.interface],
+                                     capture_output=True, text=True, check=True).stdout)[0]
+    assert info["operstate"] == "UP" and "LOWER_UP" in info["flags"]
+    ping = subprocess.run(["ip", "netns", "exec", a_ns, "ping", "-c", "3", "-i", "0.2", "-W", "1",
+                           peer], capture_output=True, text=True)
+    assert ping.returncode != 0 and " 0 received" in ping.stdout
+    bfd = vtysh_json(a_ns, "show bfd peers json")[0]
+    assert "up" not in [p["status"] for p in bfd if p["peer"] == peer]  # down, or deregistered
+
+
+def test_bad_input_is_a_clear_error(lab_shared: Lab) -> None:
+    unknown = ngk("lab", "cut", "no-such-span", "--name", LAB)
+    assert unknown.returncode == 2 and "no-such-span" in unknown.stderr
+    bad_mode = ngk("lab", "fail", next(iter(lab_shared.topo.spans)), "--name", LAB)
+    assert bad_mode.returncode == 2 and "takes router or site" in bad_mode.stderr
+    again = ngk("lab", "up", "--name", LAB)
+    assert again.returncode == 2 and "already up" in again.stderr
+    missing = ngk("lab", "status", "--name", "nolab")
+    assert missing.returncode == 2 and "not up" in missing.stderr
+    assert "Traceback" not in unknown.stderr + again.stderr + missing.stderr
+
+
+def test_nornir_inventory_points_at_the_lab(lab_shared: Lab) -> None:
+    from nornir import InitNornir
+    inv = Path(lab_shared.state.dir) / "inventory"
+    nr = InitNornir(runner={"plugin": "serial"}, logging={"enabled": False}, inventory={
+        "plugin": "SimpleInventory", "options": {
+            "host_file": str(inv / "hosts.yaml"), "group_file": str(inv / "groups.yaml"),
+            "defaults_file": str(inv / "defaults.yaml")}})
+    topo = lab_shared.topo
+    assert set(nr.inventory.hosts) == set(topo.routers)
+    for rid, host in nr.inventory.hosts.items():
+        r = topo.routers[rid]
+        assert (host.hostname, host.platform, host["site"], host["role"]) == (
+            str(r.mgmt.ip), "frr", r.site, r.role)
+        assert host.username == "root" and Path(host["ssh_key_file"]).exists()
+    text = "".join((inv / f).read_text() for f in ("hosts.yaml", "groups.yaml", "defaults.yaml"))
+    assert lab_shared.creds.snmp_community not in text and lab_shared.creds.snmp_auth not in text
+    assert oct(Path(lab_shared.creds.ssh_key).stat().st_mode & 0o777) == "0o600"
+
+
+# --- a second, tiny lab of its own ------------------------------------------------------------
+TINY = """
+name: tiny
+addressing: {{p2p: 10.77.0.0/24, loopbacks: 10.77.255.0/24, mgmt: {mgmt}}}
+sites:
+  - {{id: a, name: A, kind: datacentre, lat: 59.9, lon: 10.7}}
+  - {{id: b, name: B, kind: datacentre, lat: 63.4, lon: 10.4}}
+  - {{id: c, name: C, kind: pop, lat: 60.8, lon: 11.1}}
+optical_nodes: [{{id: a, site: a}}, {{id: b, site: b}}, {{id: c, site: c}}]
+spans:
+  - {{id: s-ab, a: a, b: b, km: 400}}
+  - {{id: s-ac, a: a, b: c, km: 120}}
+  - {{id: s-cb, a: c, b: b, km: 300}}
+routers:
+  - {{id: ra, site: a}}
+  - {{id: rb, site: b}}
+  - {{id: rc, site: c}}
+links:
+  - {{id: l-ab, a: {{router: ra, interface: eth1}}, b: {{router: rb, interface: eth1}}, route: [s-ab]}}
+  - {{id: l-ac, a: {{router: ra, interface: eth2}}, b: {{router: rc, interface: eth1}}, route: [s-ac]}}
+  - {{id: l-cb, a: {{router: rc, interface: eth2}}, b: {{router: rb, interface: eth2}}, route: [s-cb]}}
+"""
+
+
+def tiny_lab(tmp_path: Path, subnet: str) -> tuple[Path, str]:
+    reason = skip_reason()
+    if reason:
+        pytest.skip(f"live lab unavailable: {reason}")
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.format(mgmt=subnet))
+    return path, f"t{os.getpid() % 100000}{subnet.split('.')[2][-1]}"
+
+
+def leftovers(name: str, state: LabState) -> list[str]:
+    """Everything of a lab that still exists in the kernel or on disk."""
+    found = sorted(rs.netns for rs in state.routers.values() if rs.netns in netns_list())
+    found += [f"pid {p}" for rs in state.routers.values() for p in rs.pids.values() if alive(p)]
+    links = json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
+    found += [i["ifname"] for i in links if i["ifname"].startswith(f"{name}-")]
+    mounts = Path("/proc/self/mountinfo").read_text()
+    found += [f"mount under {state.dir}"] if state.dir in mounts else []
+    found += [str(p) for p in (Path("/etc/frr"), Path("/var/run/frr"))
+              for p in p.glob(f"{name}-*")]
+    found += [state.dir] if Path(state.dir).exists() else []
+    return found
+
+
+def test_tiny_lab_up_down_leaves_nothing_and_is_idempotent(tmp_path: Path) -> None:
+    path, name = tiny_lab(tmp_path, "172.31.251.0/24")
+    try:
+        result = lab_up(path, name)
+        assert result["routers"] == 3 and result["links"] == 3
+        state = LabState.load(name)
+        assert state.phase == "up" and len(state.routers) == 3
+        assert {r["kind"] for r in state.resources} >= {"netns", "link", "veth", "mount", "path"}
+        again = ngk("lab", "up", "--topology", str(path), "--name", name)
+        assert again.returncode == 2 and "already up" in again.stderr
+        cut = ngk("lab", "cut", "no-such-span", "--name", name)
+        assert cut.returncode == 2 and "Traceback" not in cut.stderr
+        down = ngk("lab", "down", "--name", name, "--json")
+        assert down.returncode == 0 and json.loads(down.stdout)["removed"] is True
+        assert leftovers(name, state) == []
+        again = ngk("lab", "down", "--name", name, "--json")
+        assert again.returncode == 0 and json.loads(again.stdout)["removed"] is False
+        gone = ngk("lab", "status", "--name", name)
+        assert gone.returncode == 2 and "not up" in gone.stderr
+    finally:
+        lab_down(name)
+
+
+def test_tiny_lab_stale_state_is_cleaned_before_up(tmp_path: Path) -> None:
+    path, name = tiny_lab(tmp_path, "172.31.252.0/24")
+    try:
+        lab_up(path, name, bare=True)
+        crashed = LabState.load(name)
+        for rs in crashed.routers.values():  # a crash: every daemon gone, kernel objects left
+            for pid in rs.pids.values():
+                os.kill(pid, 9)
+        assert wait_for(lambda: not any(alive(p) for rs in crashed.routers.values()
+                                        for p in rs.pids.values()), 5)
+        result = lab_up(path, name, bare=True)
+        assert result["bare"] is True
+        fresh = LabState.load(name)
+        assert all(alive(p) for rs in fresh.routers.values() for p in rs.pids.values())
+        assert not any(alive(p) for rs in crashed.routers.values() for p in rs.pids.values())
+        ospf = vtysh_json(fresh.routers["ra"].netns, "show ip ospf neighbor json")[0]
+        assert ospf.get("neighbors", {}) == {}  # --bare: addresses only, no routing
+    finally:
+        lab_down(name)
+    assert leftovers(name, fresh) == []
+    assert not (STATE_ROOT / name).exists() and not lab_dir(name).exists()
