@@ -1,8 +1,117 @@
-"""`ngk monitor` commands (being written)."""
+"""`ngk monitor` (SNMP polling, traps, metrics) and `ngk uptime` (availability from history)."""
 from __future__ import annotations
 
+import re
+import sqlite3
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from controller.cli.common import (
+    JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
+from controller.services import monitor as service
+from controller.services.alerts import Alerts, sink
+from controller.southbound.snmp.inventory import load_inventory
+from controller.store import DEFAULT_DB, Store
+
+INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
+DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store.")
+
+
+def monitor(
+    interval: float = typer.Option(10.0, "--interval", help="Seconds between poll cycles."),
+    once: bool = typer.Option(False, "--once", help="Poll once, print, exit."),
+    as_json: bool = JsonOption,
+    inventory: Path = typer.Option(INVENTORY, "--inventory", envvar="NGK_INVENTORY",
+                                   help="Nornir inventory directory (hosts.yaml ...)."),
+    db: Path = DbOption,
+    metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Prometheus port."),
+    metrics_addr: str = typer.Option("127.0.0.1", "--metrics-addr"),
+    trap_port: Optional[int] = typer.Option(None, "--trap-port", help="UDP port for traps."),
+    trap_addr: str = typer.Option("0.0.0.0", "--trap-addr"),
+    alert: list[str] = typer.Option([], "--alert", help="Alert sink: file:PATH or http(s) URL."),
+    concurrency: int = typer.Option(256, "--concurrency", help="Routers polled at once."),
+    retention_days: float = typer.Option(400.0, "--retention-days"),
+    topology_path: Optional[Path] = TopologyOption,
+) -> None:
+    """Poll every router of the inventory over SNMP; record state, events and their impact."""
+    with user_errors():
+        targets, problems = load_inventory(inventory)
+    for diag in problems:
+        err_console.print(str(diag), highlight=False, soft_wrap=True)
+    if not targets:
+        fail(f"no usable SNMP target in {inventory}")
+    topo = topology(topology_path)
+    alerts = Alerts([sink(a) for a in alert]) if alert else None
+    report = service.run_monitor(
+        targets, Store(db), topo, once=once, interval=interval, concurrency=concurrency,
+        metrics_port=metrics_port, metrics_addr=metrics_addr, trap_port=trap_port,
+        trap_addr=trap_addr, alerts=alerts, retention_days=retention_days)
+    if report is not None:
+        emit(report, as_json, _render_cycle)
+
+
+def _render_cycle(report: dict[str, Any]) -> None:
+    table(f"SNMP poll: {len(report['routers'])} routers in {report['duration_s']} s",
+          ["router", "reachable", "uptime s", "interfaces up/total", "error"],
+          [[r["router"], r["reachable"], r["sys_uptime"],
+            f"{sum(v == 'up' for v in r['interfaces'].values())}/{len(r['interfaces'])}",
+            r["error"] or "; ".join(r["problems"])] for r in report["routers"]])
+    for e in report["events"]:
+        console.print(f"{e['kind']} {e['router']} {e['interface']}".strip(), highlight=False)
+
+
+def parse_time(text: str, now: float) -> float:
+    """`24h`, `7d`, `30m`, `90s` ago; an ISO date/time; or epoch seconds."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", text.strip())
+    if m:
+        return now - float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise KeyError(f"cannot read time {text!r}: use e.g. 24h, 7d, 2024-05-01T12:00 or epoch")
+
+
+def uptime(
+    since: str = typer.Option("24h", "--since", help="Window start: 24h, 7d, ISO time, epoch."),
+    until: Optional[str] = typer.Option(None, "--until", help="Window end (default now)."),
+    as_json: bool = JsonOption,
+    png: Optional[Path] = typer.Option(None, "--png", help="Write a timeline PNG."),
+    db: Path = DbOption,
+    topology_path: Optional[Path] = TopologyOption,
+) -> None:
+    """Availability and downtime per router, IP link and datacentre pair."""
+    now = time.time()
+    with user_errors():
+        start, end = parse_time(since, now), parse_time(until, now) if until else now
+    if end <= start:
+        fail("--since must be before --until")
+    if not db.exists():
+        fail(f"no monitor database at {db}")
+    try:
+        report = service.uptime_report(Store(db), topology(topology_path), start, end)
+    except sqlite3.Error as exc:
+        fail(f"cannot read {db}: {exc}")
+    if png:
+        service.render_timeline(report, str(png))
+    emit(report, as_json, _render_uptime)
+
+
+def _render_uptime(report: dict[str, Any]) -> None:
+    for key, title in (("routers", "router"), ("links", "link"), ("datacentre_pairs", "pair")):
+        table(f"Availability per {title}", [title, "availability %", "downtime s", "outages"],
+              [[x[title], x["availability_pct"], x["downtime_s"], x["outages"]]
+               for x in report[key]])
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    app.command("monitor")(monitor)
+    app.command("uptime")(uptime)

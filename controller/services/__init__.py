@@ -1,0 +1,1 @@
+"""Services: long-running or multi-step work built on the model, analysis and southbound layers."""

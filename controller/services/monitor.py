@@ -1,0 +1,530 @@
+"""The monitor: poll every router over SNMP, receive traps, turn what changed into state changes
+and events (with their topology impact), record them, alert, and export Prometheus metrics.
+
+Nothing a device or the store does can stop it: faults become recorded reasons.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from controller.model.topology import Topology
+from controller.services.alerts import Alerts
+from controller.services.impact import ImpactMapper
+from controller.southbound.snmp.client import Clients
+from controller.southbound.snmp.inventory import Target
+from controller.southbound.snmp.oids import OPER_STATUS
+from controller.southbound.snmp.poller import DevicePoll, Interface, poll_all
+from controller.southbound.snmp.traps import Trap
+from controller.store import Store
+
+SCHEMA = ["""
+CREATE TABLE samples (ts REAL, router TEXT, reachable INTEGER, sys_uptime INTEGER,
+                      duration REAL, error TEXT);
+CREATE INDEX samples_ts ON samples (ts);
+CREATE INDEX samples_router ON samples (router, ts);
+CREATE TABLE if_samples (ts REAL, router TEXT, if_index INTEGER, name TEXT, oper INTEGER,
+                         admin INTEGER, in_octets INTEGER, out_octets INTEGER, in_bps REAL,
+                         out_bps REAL);
+CREATE INDEX if_samples_ts ON if_samples (ts);
+CREATE TABLE state_changes (ts REAL, router TEXT, interface TEXT, state TEXT, reason TEXT,
+                            source TEXT);
+CREATE INDEX state_changes_key ON state_changes (router, interface, ts);
+CREATE TABLE events (ts REAL, kind TEXT, router TEXT, interface TEXT, source TEXT, detail TEXT);
+CREATE INDEX events_ts ON events (ts)
+"""]
+TICKS_PER_S = 100
+WRAP_TICKS = 1 << 32
+DOWN_KINDS = {"router_down", "router_up", "link_down", "link_up", "linkDown", "linkUp"}
+
+
+def rebooted(prev_ticks: int, prev_ts: float, ticks: int, ts: float) -> bool:
+    """sysUpTime went back: a reboot, unless it is the 32-bit TimeTicks wrap (~497 days)."""
+    if ticks >= prev_ticks:
+        return False
+    advanced = prev_ticks + (ts - prev_ts) * TICKS_PER_S
+    if advanced < WRAP_TICKS:
+        return True
+    slack = max(10 * TICKS_PER_S, 0.05 * (ts - prev_ts) * TICKS_PER_S)
+    return abs(ticks - advanced % WRAP_TICKS) > slack
+
+
+def counter_delta(prev: int | None, cur: int | None, reset: bool, bits: int = 64
+                  ) -> tuple[int | None, str | None]:
+    """(increase, note): None with note "reset" after a reboot, the wrapped increase with note
+    "wrap" when a counter went back without one."""
+    if prev is None or cur is None:
+        return None, None
+    if reset:
+        return None, "reset"
+    if cur < prev:
+        return cur + (1 << bits) - prev, "wrap"
+    return cur - prev, None
+
+
+def oper_state(status: int | None) -> str:
+    return "up" if status == 1 else "down"
+
+
+def _db_int(value: int | None) -> int | float | None:
+    return value if value is None or value < (1 << 63) else float(value)
+
+
+@dataclass
+class RouterState:
+    reachable: bool | None = None
+    uptime: int | None = None
+    uptime_ts: float | None = None
+    error: str | None = None
+    problems: tuple[str, ...] = ()
+    interfaces: dict[int, Interface] = field(default_factory=dict)
+    if_ts: float | None = None
+    oper: dict[str, str] = field(default_factory=dict)
+    rates: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    duration: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+    sys_name: str | None = None
+
+
+class Monitor:
+    def __init__(self, targets: list[Target], store: Store, impact: ImpactMapper | None = None,
+                 alerts: Alerts | None = None, concurrency: int = 256):
+        self.targets, self.store, self.impact, self.alerts = targets, store, impact, alerts
+        self.concurrency = concurrency
+        self.state: dict[str, RouterState] = {t.router: RouterState() for t in targets}
+        self.clients: Clients | None = None
+        self.event_counts: dict[str, int] = {}
+        self.traps = 0
+        self.last_cycle = 0.0
+        store.register("monitor", SCHEMA)
+        self._restore()
+
+    # --- restart: pick up the last known state from the store --------------------------
+    def _restore(self) -> None:
+        try:
+            rows = self.store.query(
+                "SELECT router, interface, state FROM state_changes s WHERE ts = (SELECT MAX(ts) "
+                "FROM state_changes t WHERE t.router = s.router AND t.interface = s.interface)")
+            uptimes = self.store.query(
+                "SELECT router, sys_uptime, MAX(ts) FROM samples WHERE sys_uptime IS NOT NULL "
+                "GROUP BY router")
+        except Exception as exc:  # sqlite3.Error or OSError: start without history, say why
+            self.store.record_error(f"cannot read previous state: {exc}")
+            return
+        for router, interface, state in rows:
+            st = self.state.get(router)
+            if st is None:
+                continue
+            if interface:
+                st.oper[interface] = state
+            else:
+                st.reachable = state == "up"
+        for router, uptime, ts in uptimes:
+            if router in self.state:
+                self.state[router].uptime, self.state[router].uptime_ts = uptime, ts
+
+    # --- events ---------------------------------------------------------------------------
+    def _event(self, events: list[dict], ts: float, kind: str, router: str, interface: str = "",
+               source: str = "poll", **detail: Any) -> dict:
+        event = {"ts": ts, "kind": kind, "router": router, "interface": interface,
+                 "source": source, "detail": detail}
+        events.append(event)
+        self.event_counts[kind] = self.event_counts.get(kind, 0) + 1
+        return event
+
+    def _change(self, ts: float, router: str, interface: str, state: str, reason: str | None,
+                source: str) -> None:
+        self.store.add("INSERT INTO state_changes VALUES (?,?,?,?,?,?)",
+                       [(ts, router, interface, state, reason, source)])
+
+    def apply(self, poll: DevicePoll) -> list[dict]:
+        """Update the state of one router from a poll; returns the events it raised."""
+        st, events, ts, r = self.state.setdefault(poll.router, RouterState()), [], poll.ts, poll.router
+        received = poll.ts + poll.duration
+        st.duration = poll.duration
+        self.store.add("INSERT INTO samples VALUES (?,?,?,?,?,?)",
+                       [(ts, r, int(poll.reachable), poll.sys_uptime, poll.duration,
+                         poll.error or "; ".join(poll.problems) or None)])
+        if not poll.reachable:
+            reason = poll.error or "unreachable"
+            st.errors[reason.split(":")[0]] = st.errors.get(reason.split(":")[0], 0) + 1
+            if st.reachable is not False:
+                self._change(ts, r, "", "down", reason, "poll")
+                self._event(events, ts, "router_down", r, reason=reason, received=received)
+            st.reachable, st.error = False, reason
+            return events
+        if st.reachable is not True:
+            self._change(ts, r, "", "up", None, "poll")
+            if st.reachable is False:
+                self._event(events, ts, "router_up", r, was=st.error, received=received)
+        st.reachable, st.error, st.sys_name = True, None, poll.sys_name
+        reboot = False
+        if poll.sys_uptime is not None:
+            if st.uptime is not None and st.uptime_ts is not None and rebooted(
+                    st.uptime, st.uptime_ts, poll.sys_uptime, ts):
+                reboot = True
+                self._event(events, ts, "reboot", r, previous_uptime_s=st.uptime / TICKS_PER_S,
+                            uptime_s=poll.sys_uptime / TICKS_PER_S)
+            st.uptime, st.uptime_ts = poll.sys_uptime, ts
+        if tuple(poll.problems) != st.problems and poll.problems:
+            st.errors["partial"] = st.errors.get("partial", 0) + 1
+            self._event(events, ts, "poll_error", r, problems=poll.problems)
+        st.problems = tuple(poll.problems)
+        self._interfaces(st, poll, reboot, events)
+        for e in events:
+            if e["kind"] in DOWN_KINDS:
+                e["detail"]["received"] = received
+        return events
+
+    def _interfaces(self, st: RouterState, poll: DevicePoll, reboot: bool,
+                    events: list[dict]) -> None:
+        ts, r, rows = poll.ts, poll.router, []
+        dt = ts - st.if_ts if st.if_ts else None
+        for idx, ifc in poll.interfaces.items():
+            prev = st.interfaces.get(idx)
+            rates = []
+            for attr in ("in_octets", "out_octets"):
+                delta, note = counter_delta(getattr(prev, attr, None), getattr(ifc, attr), reboot)
+                if note:
+                    self._event(events, ts, f"counter_{note}", r, ifc.name, counter=attr,
+                                previous=getattr(prev, attr), value=getattr(ifc, attr))
+                rates.append(delta * 8 / dt if delta is not None and dt else None)
+            st.rates[ifc.name] = (rates[0], rates[1])
+            rows.append((ts, r, idx, ifc.name, ifc.oper, ifc.admin, _db_int(ifc.in_octets),
+                         _db_int(ifc.out_octets), rates[0], rates[1]))
+            if ifc.oper is None:
+                continue
+            state, before = oper_state(ifc.oper), st.oper.get(ifc.name)
+            if state != before:
+                status = OPER_STATUS.get(ifc.oper, str(ifc.oper))
+                self._change(ts, r, ifc.name, state, status, "poll")
+                if before is not None or (state == "down" and ifc.admin == 1):
+                    self._event(events, ts, f"link_{state}", r, ifc.name, oper=status,
+                                admin=OPER_STATUS.get(ifc.admin or 0, ifc.admin))
+                st.oper[ifc.name] = state
+        self.store.add("INSERT INTO if_samples VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        st.interfaces, st.if_ts = poll.interfaces, ts
+
+    def on_trap(self, trap: Trap) -> list[dict]:
+        """Record a trap as an event right away (state change, impact, alert, flush)."""
+        router = trap.router or f"unknown:{trap.source}"
+        st, events, interface = self.state.get(router), [], ""
+        self.traps += 1
+        if trap.if_index is not None:
+            known = st.interfaces.get(trap.if_index) if st else None
+            interface = known.name if known else f"ifIndex{trap.if_index}"
+        if st and trap.kind in ("linkDown", "linkUp") and interface:
+            state = "down" if trap.kind == "linkDown" else "up"
+            if st.oper.get(interface) != state:
+                self._change(trap.received, router, interface, state, trap.kind, "trap")
+                st.oper[interface] = state
+        self._event(events, trap.received, trap.kind, router, interface, "trap",
+                    source_address=trap.source, if_index=trap.if_index, varbinds=trap.varbinds)
+        self._finish(events)
+        return events
+
+    def _finish(self, events: list[dict]) -> None:
+        """Impact for down/up events, then store, flush and alert."""
+        received = {id(e): e["detail"].pop("received", e["ts"]) for e in events}
+        if self.impact and any(e["kind"] in DOWN_KINDS for e in events):
+            routers = {r for r, s in self.state.items() if s.reachable is False}
+            ifaces = {(r, name) for r, s in self.state.items() for name, v in s.oper.items()
+                      if v == "down"}
+            impact = self.impact.assess(self.impact.elements(routers, ifaces))
+            for e in events:
+                if e["kind"] in DOWN_KINDS and self.impact.maps(e["router"], e["interface"]):
+                    e["detail"]["impact"] = impact
+                    e["detail"]["impact_ms"] = round((time.time() - received[id(e)]) * 1000, 3)
+        self.store.add("INSERT INTO events VALUES (?,?,?,?,?,?)",
+                       [(e["ts"], e["kind"], e["router"], e["interface"], e["source"],
+                         json.dumps(e["detail"], default=str)) for e in events])
+        errors_before = len(self.store.errors)
+        self.store.flush()
+        for ts, reason in self.store.errors[errors_before:]:
+            self._event(events, ts, "store_error", "", source="store", reason=reason)
+        if self.alerts:
+            for e in events:
+                self.alerts.dispatch(e)
+
+    # --- cycles ---------------------------------------------------------------------------
+    async def cycle(self) -> dict[str, Any]:
+        """Poll everything once; returns the cycle report (docs/monitor.md, `--once --json`)."""
+        if self.clients is None:
+            self.clients = await Clients.open()
+        start = time.perf_counter()
+        events: list[dict] = []
+        mine: dict[str, list[dict]] = {}
+
+        def on_result(poll: DevicePoll) -> None:
+            mine[poll.router] = self.apply(poll)
+            if any(e["kind"] in DOWN_KINDS for e in mine[poll.router]):
+                self._finish(mine[poll.router])  # impact and store now, not at cycle end
+            else:
+                events.extend(mine[poll.router])
+
+        polls = await poll_all(self.clients, self.targets, self.concurrency, on_result=on_result)
+        self.last_cycle = time.perf_counter() - start
+        self._finish(events)
+        per_router = []
+        for poll in polls:
+            st = self.state[poll.router]
+            per_router.append({
+                "router": poll.router, "reachable": poll.reachable,
+                "sys_uptime": poll.sys_uptime / TICKS_PER_S if poll.sys_uptime is not None else None,
+                "sys_name": poll.sys_name, "error": poll.error, "problems": poll.problems,
+                "poll_ms": round(poll.duration * 1000, 3),
+                "interfaces": {i.name: oper_state(i.oper) for i in poll.interfaces.values()
+                               if i.oper is not None},
+                "rates_bps": {k: {"in": v[0], "out": v[1]} for k, v in st.rates.items()
+                              if v != (None, None)},
+                "events": mine[poll.router]})
+        return {"ts": time.time(), "duration_s": round(self.last_cycle, 4),
+                "values": sum(p.values for p in polls), "routers": per_router,
+                "events": [e for r in per_router for e in r["events"]] + [
+                    e for e in events if e["source"] == "store"],
+                "store_errors": [reason for _, reason in self.store.errors[-10:]]}
+
+    def prune(self, retention_days: float, now: float | None = None) -> None:
+        """Drop samples and events older than the retention; keep the last state change of
+        every router/interface so availability still knows the state at the window start."""
+        cutoff = (now or time.time()) - retention_days * 86400
+        for table in ("samples", "if_samples", "events"):
+            self.store.add(f"DELETE FROM {table} WHERE ts < ?", [(cutoff,)])
+        self.store.add(
+            "DELETE FROM state_changes WHERE ts < ? AND ts < (SELECT MAX(ts) FROM state_changes t "
+            "WHERE t.router = state_changes.router AND t.interface = state_changes.interface)",
+            [(cutoff,)])
+        self.store.flush()
+
+    async def run(self, interval: float, retention_days: float = 400.0,
+                  stop: asyncio.Event | None = None) -> None:
+        """Cycle every `interval` seconds until `stop` is set; prune once an hour."""
+        stop = stop or asyncio.Event()
+        last_prune = 0.0
+        while not stop.is_set():
+            began = time.monotonic()
+            await self.cycle()
+            if began - last_prune > 3600:
+                self.prune(retention_days)
+                last_prune = began
+            try:
+                await asyncio.wait_for(stop.wait(), max(0.0, interval - (time.monotonic() - began)))
+            except TimeoutError:
+                pass
+
+    def close(self) -> None:
+        if self.clients:
+            self.clients.close()
+        self.store.flush()
+
+
+# --- Prometheus ---------------------------------------------------------------------------
+class MetricsCollector:
+    """Prometheus metrics read from the monitor's state at scrape time."""
+
+    def __init__(self, monitor: Monitor):
+        self.monitor = monitor
+
+    def collect(self):  # noqa: ANN201 (prometheus_client collector protocol)
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        m = self.monitor
+        up = GaugeMetricFamily("ngk_snmp_up", "1 if the router answered its last SNMP poll",
+                               labels=["router"])
+        uptime = GaugeMetricFamily("ngk_snmp_sys_uptime_seconds", "sysUpTime of the router",
+                                   labels=["router"])
+        duration = GaugeMetricFamily("ngk_snmp_poll_duration_seconds",
+                                     "Duration of the last poll of the router", labels=["router"])
+        errors = CounterMetricFamily("ngk_snmp_poll_errors", "Failed or partial polls",
+                                     labels=["router", "reason"])
+        oper = GaugeMetricFamily("ngk_snmp_if_oper_up", "1 if ifOperStatus is up(1)",
+                                 labels=["router", "interface"])
+        octets = {d: CounterMetricFamily(f"ngk_snmp_if_{d}_octets", f"ifHC{d.title()}Octets",
+                                         labels=["router", "interface"]) for d in ("in", "out")}
+        for router, st in list(m.state.items()):
+            if st.reachable is not None:
+                up.add_metric([router], 1.0 if st.reachable else 0.0)
+            if st.uptime is not None:
+                uptime.add_metric([router], st.uptime / TICKS_PER_S)
+            duration.add_metric([router], st.duration)
+            for reason, n in list(st.errors.items()):
+                errors.add_metric([router, reason], n)
+            for name, state in list(st.oper.items()):
+                oper.add_metric([router, name], 1.0 if state == "up" else 0.0)
+            for ifc in list(st.interfaces.values()):
+                for d, fam in octets.items():
+                    value = getattr(ifc, f"{d}_octets")
+                    if value is not None:
+                        fam.add_metric([router, ifc.name], value)
+        cycle = GaugeMetricFamily("ngk_snmp_cycle_duration_seconds", "Duration of the last cycle")
+        cycle.add_metric([], m.last_cycle)
+        events = CounterMetricFamily("ngk_monitor_events", "Events raised", labels=["kind"])
+        for kind, n in list(m.event_counts.items()):
+            events.add_metric([kind], n)
+        store = CounterMetricFamily("ngk_store_errors", "Failed store writes (retried)")
+        store.add_metric([], len(m.store.errors))
+        yield from (up, uptime, duration, errors, oper, *octets.values(), cycle, events, store)
+
+
+def serve_metrics(monitor: Monitor, port: int, addr: str = "127.0.0.1") -> Any:
+    """Expose /metrics on addr:port (own registry); returns the HTTP server."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    registry = CollectorRegistry()
+    registry.register(MetricsCollector(monitor))
+    server, _ = start_http_server(port, addr=addr, registry=registry)
+    return server
+
+
+# --- availability from the recorded state changes -----------------------------------------
+class _Tally:
+    def __init__(self) -> None:
+        self.up = self.down = 0.0
+        self.intervals: list[list[float]] = []
+
+    def add(self, state: bool | None, start: float, end: float) -> None:
+        if state is None:
+            return
+        if state:
+            self.up += end - start
+        else:
+            self.down += end - start
+            if self.intervals and self.intervals[-1][1] == start:
+                self.intervals[-1][1] = end
+            else:
+                self.intervals.append([start, end])
+
+    def report(self, key: str, name: str) -> dict[str, Any]:
+        known = self.up + self.down
+        return {key: name, "availability_pct": round(100 * self.up / known, 4) if known else None,
+                "downtime_s": round(self.down, 3), "known_s": round(known, 3),
+                "outages": len(self.intervals), "down_intervals": self.intervals}
+
+
+def uptime_report(store: Store, topo: Topology | None, since: float, until: float
+                  ) -> dict[str, Any]:
+    """Availability % and downtime per router, per IP link and per datacentre pair over
+    [since, until], from state changes (state before `since` = the last change before it; time
+    with no known state is left out of the denominator). Raises sqlite3.Error if unreadable."""
+    import networkx as nx
+
+    from controller.model.layers import Element, outage, site_graph
+
+    store.register("monitor", SCHEMA)
+    rows = store.query("SELECT ts, router, interface, state FROM state_changes WHERE ts <= ? "
+                       "ORDER BY ts", (until,))
+    state: dict[tuple[str, str], bool] = {}
+    i = 0
+    while i < len(rows) and rows[i][0] <= since:
+        state[(rows[i][1], rows[i][2])] = rows[i][3] == "up"
+        i += 1
+    routers = sorted({r for _, r, _, _ in rows} | (set(topo.routers) if topo else set()))
+    links = list(topo.links.values()) if topo else []
+    pairs = list(combinations(sorted(topo.datacentres()), 2)) if topo else []
+    tallies = {("router", r): _Tally() for r in routers}
+    tallies.update({("link", lk.id): _Tally() for lk in links})
+    tallies.update({("pair", p): _Tally() for p in pairs})
+    pair_cache: dict[frozenset, dict] = {}
+    t = since
+    while t < until:
+        nxt = rows[i][0] if i < len(rows) else until
+        for r in routers:
+            tallies[("router", r)].add(state.get((r, "")), t, nxt)
+        down: list[Element] = []
+        for lk in links:
+            parts = [state.get(k) for k in ((lk.a.router, ""), (lk.b.router, ""),
+                                             (lk.a.router, lk.a.interface),
+                                             (lk.b.router, lk.b.interface))]
+            known = [p for p in parts if p is not None]
+            link_up = all(known) if known else None
+            tallies[("link", lk.id)].add(link_up, t, nxt)
+            if link_up is False:
+                down.append(Element("link", lk.id))
+        if pairs:
+            key = frozenset(down)
+            if key not in pair_cache:
+                g = site_graph(topo, outage(topo, down))
+                pair_cache[key] = {p: nx.has_path(g, *p) for p in pairs}
+            any_known = any(v is not None for v in state.values())
+            for p in pairs:
+                tallies[("pair", p)].add(pair_cache[key][p] if any_known else None, t, nxt)
+        while i < len(rows) and rows[i][0] <= nxt:
+            state[(rows[i][1], rows[i][2])] = rows[i][3] == "up"
+            i += 1
+        t = nxt
+    return {"since": since, "until": until,
+            "routers": [tallies[("router", r)].report("router", r) for r in routers],
+            "links": [tallies[("link", lk.id)].report("link", lk.id) for lk in links],
+            "datacentre_pairs": [tallies[("pair", p)].report("pair", "-".join(p)) for p in pairs]}
+
+
+def render_timeline(report: dict[str, Any], path: str) -> None:
+    """A PNG timeline: one row per router, link and datacentre pair, red where down."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(f"router {x['router']}", x) for x in report["routers"]]
+    rows += [(f"link {x['link']}", x) for x in report["links"]]
+    rows += [(f"DC {x['pair']}", x) for x in report["datacentre_pairs"]]
+    since, until = report["since"], report["until"]
+    fig, ax = plt.subplots(figsize=(11, 0.28 * len(rows) + 1.2))
+    for y, (_, x) in enumerate(rows):
+        colour = "#d9d9d9" if not x["known_s"] else "#4caf50"
+        ax.broken_barh([(0, (until - since) / 3600)], (y - 0.4, 0.8), color=colour)
+        ax.broken_barh([((a - since) / 3600, (b - a) / 3600) for a, b in x["down_intervals"]],
+                       (y - 0.4, 0.8), color="#e53935")
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"hours since {time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}")
+    ax.set_title("ngk uptime (green up, red down, grey unknown)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --- entry point for the CLI --------------------------------------------------------------
+def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, once: bool,
+                interval: float = 10.0, concurrency: int = 256, metrics_port: int | None = None,
+                metrics_addr: str = "127.0.0.1", trap_port: int | None = None,
+                trap_addr: str = "0.0.0.0", alerts: Alerts | None = None,
+                retention_days: float = 400.0) -> dict[str, Any] | None:
+    """One cycle (returns its report) or run until SIGINT/SIGTERM (returns None)."""
+    import signal
+
+    from controller.southbound.snmp.traps import TrapReceiver
+
+    monitor = Monitor(targets, store, ImpactMapper(topo) if topo else None, alerts, concurrency)
+    server = serve_metrics(monitor, metrics_port, metrics_addr) if metrics_port else None
+
+    async def main() -> dict[str, Any] | None:
+        receiver = None
+        try:
+            if once:
+                return await monitor.cycle()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            if trap_port:
+                receiver = TrapReceiver(targets, monitor.on_trap, trap_addr, trap_port)
+                receiver.start()
+            await monitor.run(interval, retention_days, stop)
+            return None
+        finally:
+            if receiver:
+                receiver.close()
+            monitor.close()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if server:
+            server.shutdown()
+        if alerts:
+            alerts.close()

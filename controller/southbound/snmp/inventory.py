@@ -1,0 +1,174 @@
+"""SNMP targets from a Nornir-style inventory (hosts.yaml, optional groups.yaml/defaults.yaml).
+
+A host's `hostname` is its management IP; SNMP settings live in `data.snmp` (merged
+defaults < groups < host) and may point at a secrets file outside the repository with
+`data.snmp.secrets_file` (or, as the netns lab writes it, `data.credentials_file`). That file
+holds `default:` settings and per-host `hosts: {name: ...}` entries, or is the lab's
+credentials.json (`snmp_community`, `snmp_user`, `snmp_auth`, `snmp_priv`: v3 authPriv is used);
+inline settings override it. See docs/monitor.md for the format.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controller.model.source import Diagnostic, Document, InputError, load_yaml
+
+AUTH_PROTOCOLS = ("sha",)
+PRIV_PROTOCOLS = ("aes",)
+LAB_KEYS = {"community": "community", "user": "user", "auth_key": "auth", "priv_key": "priv"}
+SETTINGS = {"version", "community", "user", "auth_protocol", "auth_key", "priv_protocol",
+            "priv_key", "engine_id", "port", "timeout", "retries", "secrets_file"}
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """v2c (`community`) or v3 authPriv (`user`, SHA `auth_key`, AES `priv_key`).
+
+    `engine_id` (hex) is the agent's snmpEngineID, needed only to accept its v3 traps; a v3
+    target may keep a `community` too, only to accept its v2c traps (as the netns lab sends).
+    """
+
+    version: str  # "2c" | "3"
+    community: str | None = None
+    user: str | None = None
+    auth_protocol: str = "sha"
+    auth_key: str | None = None
+    priv_protocol: str = "aes"
+    priv_key: str | None = None
+    engine_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    router: str
+    host: str
+    port: int
+    credentials: Credentials
+    timeout: float = 1.0
+    retries: int = 1
+    site: str | None = None
+
+
+def snmp_settings(name: str, snmp: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Resolve `secrets_file` (relative to the inventory dir): its default, then its entry for
+    `name`, then the inline settings. Raises ValueError with a clear message."""
+    settings = dict(snmp)
+    pointer = settings.pop("secrets_file", None)
+    if pointer is None:
+        return settings
+    doc = load_yaml(base / str(pointer))  # JSON is YAML too
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if "snmp_user" in data or "snmp_community" in data:
+        data = {"default": {k: data[f"snmp_{v}"] for k, v in LAB_KEYS.items() if f"snmp_{v}" in data}
+                | ({"version": "3"} if "snmp_user" in data else {})}
+    merged = dict(data.get("default") or {})
+    merged.update((data.get("hosts") or {}).get(name) or {})
+    merged.update(settings)
+    return merged
+
+
+def credentials(settings: dict[str, Any]) -> Credentials:
+    """Check and build credentials from resolved settings; ValueError says what is wrong."""
+    unknown = set(settings) - SETTINGS
+    if unknown:
+        raise ValueError(f"unknown SNMP setting(s): {', '.join(sorted(unknown))}")
+    version = str(settings.get("version", "2c"))
+    if version == "2c":
+        if not settings.get("community"):
+            raise ValueError("SNMPv2c needs a community")
+        return Credentials("2c", community=str(settings["community"]))
+    if version != "3":
+        raise ValueError(f"SNMP version must be 2c or 3, not {version!r}")
+    for key in ("user", "auth_key", "priv_key"):
+        if not settings.get(key):
+            raise ValueError(f"SNMPv3 authPriv needs {key}")
+    auth = str(settings.get("auth_protocol", "sha")).lower()
+    priv = str(settings.get("priv_protocol", "aes")).lower()
+    if auth not in AUTH_PROTOCOLS or priv not in PRIV_PROTOCOLS:
+        raise ValueError(f"SNMPv3 supports auth {AUTH_PROTOCOLS} and priv {PRIV_PROTOCOLS}")
+    if len(str(settings["auth_key"])) < 8 or len(str(settings["priv_key"])) < 8:
+        raise ValueError("SNMPv3 keys must be at least 8 characters")
+    engine_id = settings.get("engine_id")
+    if engine_id is not None:
+        engine_id = str(engine_id).lower().removeprefix("0x")
+        bytes.fromhex(engine_id)  # ValueError if not hex
+    community = settings.get("community")
+    return Credentials("3", community=str(community) if community else None,
+                       user=str(settings["user"]), auth_protocol=auth,
+                       auth_key=str(settings["auth_key"]), priv_protocol=priv,
+                       priv_key=str(settings["priv_key"]), engine_id=engine_id)
+
+
+def _optional(path: Path) -> Document | None:
+    return load_yaml(path) if path.exists() else None
+
+
+def _data_of(doc: Document | None, key: str | None) -> dict[str, Any]:
+    if doc is None or not isinstance(doc.data, dict):
+        return {}
+    entry = doc.data.get(key) if key else doc.data
+    data = entry.get("data") if isinstance(entry, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _snmp(data: dict[str, Any]) -> dict[str, Any]:
+    """The SNMP settings of one level of `data`, with the lab's credentials_file as pointer."""
+    snmp = data.get("snmp") or {}
+    if not isinstance(snmp, dict):
+        raise ValueError("data.snmp must be a mapping")
+    if "credentials_file" in data and "secrets_file" not in snmp:
+        snmp = {**snmp, "secrets_file": data["credentials_file"]}
+    return snmp
+
+
+def load_inventory(directory: str | Path) -> tuple[list[Target], list[Diagnostic]]:
+    """Targets for every well-formed host, and one error diagnostic (file, line, host) per bad
+    host; a missing or unparsable hosts.yaml raises InputError."""
+    base = Path(directory)
+    hosts = load_yaml(base / "hosts.yaml")
+    groups = _optional(base / "groups.yaml")
+    defaults = _optional(base / "defaults.yaml")
+    if not isinstance(hosts.data, dict):
+        raise InputError([hosts.diag((), "hosts.yaml must map host names to hosts")])
+    targets, diags = [], []
+    for name, host in hosts.data.items():
+        try:
+            targets.append(_target(str(name), host, base, groups, defaults))
+        except (ValueError, InputError) as exc:
+            msg = "; ".join(map(str, exc.diagnostics)) if isinstance(exc, InputError) else str(exc)
+            diags.append(hosts.diag((str(name),), f"host {name}: {msg}"))
+    return targets, diags
+
+
+def _target(name: str, host: Any, base: Path, groups: Document | None,
+            defaults: Document | None) -> Target:
+    if not isinstance(host, dict):
+        raise ValueError("must be a mapping")
+    address = host.get("hostname")
+    try:
+        ipaddress.ip_address(str(address))
+    except ValueError:
+        raise ValueError(f"hostname must be the management IP address, not {address!r}") from None
+    data = host.get("data") or {}
+    if not isinstance(data, dict):
+        raise ValueError("data must be a mapping")
+    levels = [_data_of(defaults, None), *(_data_of(groups, str(g)) for g in host.get("groups") or []),
+              data]
+    snmp: dict[str, Any] = {}
+    for level in levels:
+        snmp.update(_snmp(level))
+    settings = snmp_settings(name, snmp, base)
+    port, timeout, retries = (settings.pop(k, d) for k, d in
+                              (("port", 161), ("timeout", 1.0), ("retries", 1)))
+    if not (isinstance(port, int) and 0 < port < 65536):
+        raise ValueError(f"port must be 1-65535, not {port!r}")
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if not (isinstance(retries, int) and retries >= 0):
+        raise ValueError(f"retries must be a non-negative integer, not {retries!r}")
+    site = data.get("site")
+    return Target(name, str(address), port, credentials(settings), float(timeout), retries,
+                  str(site) if site else None)

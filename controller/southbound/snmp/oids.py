@@ -1,0 +1,41 @@
+"""Numeric OIDs the monitor uses (Debian ships no IETF MIB files, so no names are resolved)."""
+from __future__ import annotations
+
+Oid = tuple[int, ...]
+
+
+def oid(text: str) -> Oid:
+    return tuple(int(part) for part in text.strip(".").split("."))
+
+
+def dotted(value: Oid) -> str:
+    return ".".join(map(str, value))
+
+
+SYS_UPTIME = oid("1.3.6.1.2.1.1.3")  # TimeTicks, 1/100 s; .0 is the instance
+SYS_NAME = oid("1.3.6.1.2.1.1.5")
+IF_DESCR = oid("1.3.6.1.2.1.2.2.1.2")
+IF_ADMIN_STATUS = oid("1.3.6.1.2.1.2.2.1.7")
+IF_OPER_STATUS = oid("1.3.6.1.2.1.2.2.1.8")
+IF_NAME = oid("1.3.6.1.2.1.31.1.1.1.1")
+IF_HC_IN_OCTETS = oid("1.3.6.1.2.1.31.1.1.1.6")
+IF_HC_OUT_OCTETS = oid("1.3.6.1.2.1.31.1.1.1.10")
+IF_INDEX = oid("1.3.6.1.2.1.2.2.1.1")
+
+# Per-device scalars (fetched as GETBULK non-repeaters) and ifTable/ifXTable columns (repeaters).
+SCALARS: tuple[Oid, ...] = (SYS_UPTIME, SYS_NAME)
+IF_COLUMNS: dict[str, Oid] = {
+    "descr": IF_DESCR, "name": IF_NAME, "admin": IF_ADMIN_STATUS, "oper": IF_OPER_STATUS,
+    "in_octets": IF_HC_IN_OCTETS, "out_octets": IF_HC_OUT_OCTETS,
+}
+OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent",
+               7: "lowerLayerDown"}
+
+# Notifications (SNMPv2-MIB snmpTrapOID.0 values) and the v1 generic-trap numbers they map from.
+SNMP_TRAP_OID = oid("1.3.6.1.6.3.1.1.4.1.0")
+TRAPS: dict[Oid, str] = {
+    oid("1.3.6.1.6.3.1.1.5.1"): "coldStart",
+    oid("1.3.6.1.6.3.1.1.5.2"): "warmStart",
+    oid("1.3.6.1.6.3.1.1.5.3"): "linkDown",
+    oid("1.3.6.1.6.3.1.1.5.4"): "linkUp",
+}

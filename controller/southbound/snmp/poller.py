@@ -1,0 +1,154 @@
+"""Poll routers: sysUpTime and sysName plus the ifTable/ifXTable columns, in as few GETBULK
+round trips as the agent allows (scalars as non-repeaters, all columns walked side by side)."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.southbound.snmp import ber
+from controller.southbound.snmp.client import Clients, SnmpError
+from controller.southbound.snmp.inventory import Target
+from controller.southbound.snmp.oids import IF_COLUMNS, SCALARS, SYS_NAME, SYS_UPTIME, Oid
+
+MAX_REPETITIONS = 16
+MAX_ROUNDS = 256  # a walk needing more is an agent that never ends its table
+
+
+@dataclass(slots=True)
+class Interface:
+    index: int
+    name: str
+    oper: int | None  # IF-MIB ifOperStatus: 1 up, 2 down, ...
+    admin: int | None
+    in_octets: int | None
+    out_octets: int | None
+
+
+@dataclass(slots=True)
+class DevicePoll:
+    """One poll of one router. `error` is why it is unreachable; `problems` are partial faults
+    (missing or malformed OIDs) of a reachable one."""
+
+    router: str
+    ts: float
+    reachable: bool
+    sys_uptime: int | None = None  # TimeTicks (1/100 s)
+    sys_name: str | None = None
+    interfaces: dict[int, Interface] = field(default_factory=dict)
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    values: int = 0
+
+
+def _scalar(poll: DevicePoll, want: Oid, got: tuple[Oid, Any], kind: type, label: str) -> Any:
+    oid, value = got
+    if oid != want + (0,) or ber.is_exception(value):
+        poll.problems.append(f"{label} missing ({value!r} at {'.'.join(map(str, oid))})")
+        return None
+    if not isinstance(value, kind):
+        poll.problems.append(f"{label} has the wrong type ({type(value).__name__})")
+        return None
+    return value
+
+
+async def poll_device(clients: Clients, target: Target,
+                      max_repetitions: int = MAX_REPETITIONS) -> DevicePoll:
+    """Never raises: faults become `error` (unreachable) or `problems`."""
+    start = time.perf_counter()
+    poll = DevicePoll(target.router, time.time(), reachable=False)
+    client = clients.for_target(target)
+    columns = list(IF_COLUMNS.items())
+    cursors: dict[str, Oid] = dict(columns)
+    table: dict[str, dict[int, Any]] = {name: {} for name, _ in columns}
+    try:
+        scalars: list[Oid] = list(SCALARS)
+        for _ in range(MAX_ROUNDS):
+            names = [n for n, _ in columns if n in cursors]
+            if not names and not scalars:
+                break
+            varbinds = await client.bulk(target, scalars, [cursors[n] for n in names],
+                                         max_repetitions)
+            poll.reachable = True
+            poll.values += len(varbinds)
+            if scalars:
+                if len(varbinds) < len(scalars):
+                    raise SnmpError("malformed response: fewer var-binds than non-repeaters")
+                poll.sys_uptime = _scalar(poll, SYS_UPTIME, varbinds[0], int, "sysUpTime")
+                name = _scalar(poll, SYS_NAME, varbinds[1], bytes, "sysName")
+                poll.sys_name = name.decode(errors="replace") if name is not None else None
+                varbinds, scalars = varbinds[len(SCALARS):], []
+            _advance(names, varbinds, cursors, table)
+        else:
+            poll.problems.append(f"interface walk did not end after {MAX_ROUNDS} rounds")
+    except SnmpError as exc:
+        if poll.reachable:
+            poll.problems.append(str(exc))
+        else:
+            poll.error = str(exc)
+    poll.interfaces = _interfaces(table, poll.problems)
+    poll.duration = time.perf_counter() - start
+    return poll
+
+
+def _advance(names: list[str], varbinds: list[tuple[Oid, Any]], cursors: dict[str, Oid],
+             table: dict[str, dict[int, Any]]) -> None:
+    """Consume one GETBULK answer (rows of len(names)); drop columns that left their subtree."""
+    width = len(names)
+    if width == 0:
+        return
+    if not varbinds:
+        raise SnmpError("malformed response: empty GETBULK answer")
+    for i, (oid, value) in enumerate(varbinds):
+        name = names[i % width]
+        if name not in cursors:
+            continue
+        prefix = IF_COLUMNS[name]
+        if oid[:len(prefix)] != prefix or ber.is_exception(value) or len(oid) != len(prefix) + 1:
+            del cursors[name]
+            continue
+        if oid <= cursors[name]:
+            raise SnmpError(f"agent returned a non-increasing OID {'.'.join(map(str, oid))}")
+        cursors[name] = oid
+        table[name][oid[-1]] = value
+
+
+def _interfaces(table: dict[str, dict[int, Any]], problems: list[str]) -> dict[int, Interface]:
+    """Rows by ifIndex; of rows sharing a name only the highest ifIndex is kept (net-snmp keeps
+    stale rows of deleted interfaces, and a re-created one gets a new index)."""
+    out: dict[int, Interface] = {}
+    by_name: dict[str, int] = {}
+    indexes = set(table["oper"]) | set(table["descr"]) | set(table["name"])
+    for idx in sorted(indexes):
+        raw = table["name"].get(idx) or table["descr"].get(idx)
+        name = raw.decode(errors="replace") if isinstance(raw, bytes) else f"ifIndex{idx}"
+        vals = {k: table[k].get(idx) for k in ("oper", "admin", "in_octets", "out_octets")}
+        for key, value in vals.items():
+            if value is not None and not isinstance(value, int):
+                problems.append(f"{name}: {key} has the wrong type ({type(value).__name__})")
+                vals[key] = None
+        out[idx] = Interface(idx, name, **vals)
+        if name in by_name:
+            del out[by_name[name]]
+        by_name[name] = idx
+    return out
+
+
+async def poll_all(clients: Clients, targets: list[Target], concurrency: int = 256,
+                   max_repetitions: int = MAX_REPETITIONS,
+                   on_result: Callable[[DevicePoll], None] | None = None) -> list[DevicePoll]:
+    """Poll every target with at most `concurrency` devices in flight; results in target order.
+    `on_result` sees each poll as soon as it completes."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(target: Target) -> DevicePoll:
+        async with gate:
+            poll = await poll_device(clients, target, max_repetitions)
+        if on_result:
+            on_result(poll)
+        return poll
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
