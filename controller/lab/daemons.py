@@ -55,6 +55,10 @@ def prepare(topo: Topology, router: Router, rs: RouterState, creds: Credentials,
     return f"{router.mgmt.ip} {' '.join(host_pub.split()[:2])}\n"
 
 
+# ifIndex, ifAdminStatus, ifOperStatus: the varbinds of linkDown/linkUp (RFC 2863)
+LINK_OIDS = ".1.3.6.1.2.1.2.2.1.1 .1.3.6.1.2.1.2.2.1.7 .1.3.6.1.2.1.2.2.1.8"
+
+
 def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip: str) -> str:
     subnet = topo.mgmt_subnet
     return "\n".join([
@@ -71,7 +75,11 @@ def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip
         f"createUser {creds.snmp_iquery}",
         f"rouser {creds.snmp_iquery} noauth .1.3.6.1.2.1.2.2.1",
         f"iquerySecName {creds.snmp_iquery}",
-        "linkUpDownNotifications yes",
+        # linkUpDownNotifications checks every 60 s; check ifOperStatus every second instead
+        f"notificationEvent ngkLinkDown .1.3.6.1.6.3.1.1.5.3 {LINK_OIDS}",
+        f"notificationEvent ngkLinkUp .1.3.6.1.6.3.1.1.5.4 {LINK_OIDS}",
+        "monitor -r 1 -e ngkLinkDown ngkLinkDown .1.3.6.1.2.1.2.2.1.8 == 2",
+        "monitor -r 1 -e ngkLinkUp ngkLinkUp .1.3.6.1.2.1.2.2.1.8 != 2",
         "",
     ])
 

@@ -63,7 +63,8 @@ class _Builder:
         self.addr = _Addresses()
         keep = {s.id for s in core.sites.values() if s.kind != "member"}
         self.sites = {k: v for k, v in core.sites.items() if k in keep}
-        self.onodes = {k: v for k, v in core.optical_nodes.items() if v.site is None or v.site in keep}
+        self.onodes = {k: v for k, v in core.optical_nodes.items()
+                       if v.site is None or v.site in keep}
         self.spans = {k: v for k, v in core.spans.items()
                       if k not in self._member_spans(keep)}
         self.routers = {}

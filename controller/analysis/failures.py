@@ -1,0 +1,516 @@
+"""Every single and double failure: what it disconnects and how far datacentre paths stretch.
+
+Works on the site layer (`site_graph`); what an element takes down follows `outage` (indexed here
+so a sweep of thousands of elements stays linear). A site that fails leaves the count of
+surviving sites; a router failure only takes down the router's links (its site survives, maybe
+isolated). Exact, and fast on large models (docs/failures.md):
+
+1. Random 64-bit XOR labels on the site multigraph (non-tree edges random, tree edges the XOR of
+   the non-tree edges whose cycle covers them) make edge cuts exactly the label sets that XOR to
+   0. Removing edges E and sites N adds k = |E| - rank(E) - dim(N) parts among the survivors,
+   never fewer than computed: k <= 0 is a proven "nothing disconnected"; k > 0 is verified.
+2. A disconnecting scenario is resolved by interleaved searches from the ends of the removed
+   links, stopped as soon as the k extra parts are found or one search per component is left, so
+   cutting a member off costs the member's side only.
+3. Datacentre latency: a failure changes a distance only if it hits the baseline shortest path;
+   for pairs, the single-failure path is cached and reused when the other element misses it.
+4. Pairs: only candidates can have any impact (an element with impact alone; labels of both
+   spanning a common XOR value; shared links; both removing datacentres or a whole component; the
+   second element hitting the first one's detour). The rest are counted, never evaluated.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from heapq import heappop, heappush
+from itertools import combinations
+from typing import Any, Iterable
+
+from controller.model.layers import FAILURE_KINDS, Element, site_graph
+from controller.model.topology import Topology
+
+DEFAULT_KINDS = ("span", "srlg", "site")
+LABEL_EDGES_MAX = 40  # more failed links than this: labels cannot certify "no cut", search
+SPAN_RANK_MAX = 12  # elements whose labels span more dimensions are paired with every element
+SEED = 0x6E676B
+Path = tuple[float, frozenset[int]]  # latency and site-graph edges of a shortest path
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What one or more failed elements take down: link ids, site-graph edges and nodes."""
+
+    links: frozenset[str]
+    edges: frozenset[int]
+    nodes: frozenset[int]
+
+    def __or__(self, other: Effect) -> Effect:
+        return Effect(self.links | other.links, self.edges | other.edges, self.nodes | other.nodes)
+
+
+class FailureAnalysis:
+    """The site graph of a topology compiled for many failure scenarios."""
+
+    def __init__(self, topo: Topology, seed: int = SEED):
+        self.topo = topo
+        graph = site_graph(topo)
+        self.sites = sorted(graph.nodes)
+        self.index = {s: i for i, s in enumerate(self.sites)}
+        self.kind = [topo.sites[s].kind for s in self.sites]
+        self.ends: list[tuple[int, int]] = []
+        self.ms: list[float] = []
+        self.link_edge: dict[str, int] = {}
+        self.adj: list[list[tuple[int, int]]] = [[] for _ in self.sites]
+        for u, v, key, data in sorted(graph.edges(keys=True, data=True), key=lambda e: e[2]):
+            e, iu, iv = len(self.ends), self.index[u], self.index[v]
+            self.ends.append((iu, iv))
+            self.ms.append(float(data["latency_ms"]))
+            self.link_edge[key] = e
+            self.adj[iu].append((iv, e))
+            self.adj[iv].append((iu, e))
+        self._components()
+        self.labels = self._labels(random.Random(seed))
+        self._outage_index()
+        self.dcs = [i for i, k in enumerate(self.kind) if k == "datacentre"]
+        self.base: dict[tuple[int, int], Path] = {}
+        for a, b in combinations(self.dcs, 2):
+            if self.comp[a] == self.comp[b]:
+                found = self._dijkstra(a, b, frozenset(), frozenset())
+                self.base[(a, b)] = found  # type: ignore[assignment]
+        self.comp_dcs = [0] * len(self.comp_nodes)
+        for d in self.dcs:
+            self.comp_dcs[self.comp[d]] += 1
+        self.orphans = frozenset(i for i, k in enumerate(self.kind)
+                                 if k == "member" and not self.comp_dcs[self.comp[i]])
+        self._effects: dict[Element, Effect] = {}
+        self._detours: dict[tuple[Element, tuple[int, int]], Path | None] = {}
+
+    # --- compilation ---------------------------------------------------------------------
+    def _components(self) -> None:
+        self.comp = [-1] * len(self.sites)
+        self.comp_nodes: list[list[int]] = []
+        self.parent: list[tuple[int, int]] = [(-1, -1)] * len(self.sites)  # BFS tree (node, edge)
+        self.order: list[int] = []
+        for root in range(len(self.sites)):
+            if self.comp[root] >= 0:
+                continue
+            c, queue = len(self.comp_nodes), [root]
+            self.comp[root] = c
+            for u in queue:
+                for w, e in self.adj[u]:
+                    if self.comp[w] < 0:
+                        self.comp[w] = c
+                        self.parent[w] = (u, e)
+                        queue.append(w)
+            self.comp_nodes.append(queue)
+            self.order.extend(queue)
+
+    def _labels(self, rng: random.Random) -> list[int]:
+        labels = [0] * len(self.ends)
+        acc = [0] * len(self.sites)
+        tree = {e for _, e in self.parent if e >= 0}
+        for e, (u, v) in enumerate(self.ends):
+            if e not in tree:
+                labels[e] = rng.getrandbits(64) or 1
+                acc[u] ^= labels[e]
+                acc[v] ^= labels[e]
+        for w in reversed(self.order):
+            u, e = self.parent[w]
+            if e >= 0:
+                labels[e] = acc[w]
+                acc[u] ^= acc[w]
+        return labels
+
+    def _outage_index(self) -> None:
+        topo = self.topo
+        self.on_span = topo.links_on_span()
+        self.srlg_spans = topo.srlgs()
+        self.router_links: dict[str, list[str]] = {r: [] for r in topo.routers}
+        for link in topo.links.values():
+            self.router_links[link.a.router].append(link.id)
+            self.router_links[link.b.router].append(link.id)
+        self.site_routers: dict[str, list[str]] = {s: [] for s in topo.sites}
+        for r in topo.routers.values():
+            self.site_routers[r.site].append(r.id)
+        node_site = {n.id: n.site for n in topo.optical_nodes.values()}
+        self.site_spans: dict[str, set[str]] = {s: set() for s in topo.sites}
+        for span in topo.spans.values():
+            for end in (span.a, span.b):
+                if node_site[end] is not None:
+                    self.site_spans[node_site[end]].add(span.id)
+
+    # --- what fails -----------------------------------------------------------------------
+    def elements(self, kinds: Iterable[str]) -> list[Element]:
+        """Every element of the given kinds, in kind order then by id."""
+        tables = {"span": self.topo.spans, "srlg": self.srlg_spans, "site": self.topo.sites,
+                  "router": self.topo.routers, "link": self.topo.links}
+        out = []
+        for kind in kinds:
+            if kind not in tables:
+                raise KeyError(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")
+            out.extend(Element(kind, i) for i in sorted(tables[kind]))
+        return out
+
+    def effect(self, el: Element) -> Effect:
+        """Same as `outage(topo, [el])`, from precomputed indexes; KeyError if unknown."""
+        if el in self._effects:
+            return self._effects[el]
+        spans: set[str] = set()
+        routers: list[str] = []
+        links: set[str] = set()
+        nodes: set[int] = set()
+        if el.kind == "span":
+            spans.add(self.topo.spans[el.id].id)
+        elif el.kind == "srlg":
+            spans.update(self.srlg_spans[el.id])
+        elif el.kind == "site":
+            routers = self.site_routers[el.id]
+            spans = self.site_spans[el.id]
+            if el.id in self.index:
+                nodes.add(self.index[el.id])
+        elif el.kind == "router":
+            routers = [self.topo.routers[el.id].id]
+        elif el.kind == "link":
+            links.add(self.topo.links[el.id].id)
+        else:
+            raise KeyError(f"unknown failure kind {el.kind!r}")
+        for span in spans:
+            links.update(self.on_span[span])
+        for r in routers:
+            links.update(self.router_links[r])
+        edges = frozenset(self.link_edge[k] for k in links if k in self.link_edge)
+        eff = Effect(frozenset(links), edges, frozenset(nodes))
+        self._effects[el] = eff
+        return eff
+
+    def combined(self, elements: Iterable[Element]) -> Effect:
+        out = Effect(frozenset(), frozenset(), frozenset())
+        for el in elements:
+            out = out | self.effect(el)
+        return out
+
+    # --- connectivity ----------------------------------------------------------------------
+    def rank(self, edges: Iterable[int]) -> int:
+        """Rank over GF(2) of the edges' labels."""
+        basis: dict[int, int] = {}
+        for e in edges:
+            x = self.labels[e]
+            while x:
+                top = x.bit_length()
+                if top not in basis:
+                    basis[top] = x
+                    break
+                x ^= basis[top]
+        return len(basis)
+
+    def extra_parts_bound(self, eff: Effect) -> int | None:
+        """Upper bound (exact when <= 0) on the parts the survivors gain; None: must search."""
+        if len(eff.edges) > LABEL_EDGES_MAX:
+            return None
+        removed: dict[int, int] = {}
+        dim = 0
+        for v in eff.nodes:
+            removed[self.comp[v]] = removed.get(self.comp[v], 0) + 1
+            dim += bool(self.adj[v])
+        dim -= sum(1 for c, n in removed.items() if n == len(self.comp_nodes[c]) and n > 1)
+        return len(eff.edges) - self.rank(eff.edges) - dim
+
+    def split(self, eff: Effect) -> dict[int, list[list[int]]]:
+        """Component -> the parts cut off in it (all but one part, listed), for split components."""
+        bound = self.extra_parts_bound(eff)
+        if bound is not None and bound <= 0:
+            return {}
+        return self._search(eff.edges, eff.nodes, bound)
+
+    def _search(self, edges: frozenset[int], nodes: frozenset[int],
+                bound: int | None) -> dict[int, list[list[int]]]:
+        """Interleaved searches from the surviving ends of the removed edges (small side first)."""
+        starts = sorted({v for e in edges for v in self.ends[e]} - nodes)
+        owner = {v: i for i, v in enumerate(starts)}
+        root = list(range(len(starts)))
+        found: list[list[int]] = [[v] for v in starts]
+        pos = [0] * len(starts)
+        active: dict[int, set[int]] = {}
+        for i, v in enumerate(starts):
+            active.setdefault(self.comp[v], set()).add(i)
+        done: dict[int, list[list[int]]] = {c: [] for c in active}
+        crowded = sum(1 for a in active.values() if len(a) > 1)
+        extra = 0
+
+        def find(i: int) -> int:
+            while root[i] != i:
+                root[i] = root[root[i]]
+                i = root[i]
+            return i
+
+        while crowded and extra != bound:
+            for i in [i for a in active.values() if len(a) > 1 for i in a]:
+                c = self.comp[starts[i]]
+                if root[i] != i or len(active[c]) < 2:
+                    continue
+                if pos[i] == len(found[i]):
+                    active[c].discard(i)
+                    done[c].append(found[i])
+                    crowded -= len(active[c]) == 1
+                    extra += 1
+                else:
+                    u = found[i][pos[i]]
+                    pos[i] += 1
+                    cur = i
+                    for w, e in self.adj[u]:
+                        if e in edges or w in nodes:
+                            continue
+                        o = owner.get(w)
+                        if o is None:
+                            owner[w] = cur
+                            found[cur].append(w)
+                        elif (o := find(o)) != cur:
+                            big = self._merge(cur, o, root, found, pos)
+                            active[c].discard(o if big == cur else cur)
+                            cur = big
+                            crowded -= len(active[c]) == 1
+                if not crowded or extra == bound:
+                    break
+        return {c: parts for c, parts in done.items() if parts}
+
+    @staticmethod
+    def _merge(a: int, b: int, root: list[int], found: list[list[int]], pos: list[int]) -> int:
+        """Join two searches that met; returns the surviving one (the larger)."""
+        big, small = (a, b) if len(found[a]) >= len(found[b]) else (b, a)
+        root[small] = big
+        f, g, p, q = found[big], found[small], pos[big], pos[small]
+        found[big] = f[:p] + g[:q] + f[p:] + g[q:]
+        pos[big] = p + q
+        return big
+
+    # --- datacentre latency ----------------------------------------------------------------
+    def _dijkstra(self, src: int, dst: int, edges: frozenset[int],
+                  nodes: frozenset[int]) -> Path | None:
+        dist = {src: 0.0}
+        via: dict[int, int] = {}
+        heap = [(0.0, src)]
+        while heap:
+            d, u = heappop(heap)
+            if u == dst:
+                path, v = [], dst
+                while v != src:
+                    e = via[v]
+                    path.append(e)
+                    v = self.ends[e][0] if self.ends[e][1] == v else self.ends[e][1]
+                return d, frozenset(path)
+            if d > dist[u]:
+                continue
+            for w, e in self.adj[u]:
+                if e in edges or w in nodes:
+                    continue
+                nd = d + self.ms[e]
+                if nd < dist.get(w, float("inf")):
+                    dist[w] = nd
+                    via[w] = e
+                    heappush(heap, (nd, w))
+        return None
+
+    def detour(self, el: Element, pair: tuple[int, int]) -> Path | None:
+        """Shortest (latency, edges) between a datacentre pair with `el` failed, cached."""
+        key = (el, pair)
+        if key not in self._detours:
+            eff = self.effect(el)
+            self._detours[key] = self._dijkstra(pair[0], pair[1], eff.edges, eff.nodes)
+        return self._detours[key]
+
+    def distance(self, elements: tuple[Element, ...], eff: Effect,
+                 pair: tuple[int, int]) -> float | None:
+        d0, p0 = self.base[pair]
+        if p0.isdisjoint(eff.edges):
+            return d0
+        for el in elements:
+            if not p0.isdisjoint(self.effect(el).edges):
+                single = self.detour(el, pair)
+                if single is None or single[1].isdisjoint(eff.edges):
+                    return None if single is None else single[0]
+        found = self._dijkstra(pair[0], pair[1], eff.edges, eff.nodes)
+        return None if found is None else found[0]
+
+    # --- one scenario --------------------------------------------------------------------
+    def evaluate(self, elements: tuple[Element, ...] | list[Element]) -> dict[str, Any]:
+        """The JSON dict of one scenario (docs/failures.md)."""
+        elements = tuple(elements)
+        eff = self.combined(elements)
+        parts = self.split(eff)
+        part_of = {v: (c, i) for c, ps in parts.items() for i, p in enumerate(ps) for v in p}
+        lost = 0
+        for c, ps in parts.items():
+            alive = len(self.comp_nodes[c]) - sum(1 for v in eff.nodes if self.comp[v] == c)
+            sizes = [len(p) for p in ps]
+            rest = alive - sum(sizes)
+            lost += (alive * alive - rest * rest - sum(s * s for s in sizes)) // 2
+        dc_cut, worst, survives = [], 0.0, False
+        for pair, (d0, _) in self.base.items():
+            if pair[0] in eff.nodes or pair[1] in eff.nodes:
+                continue
+            if part_of.get(pair[0]) != part_of.get(pair[1]):
+                dc_cut.append(sorted((self.sites[pair[0]], self.sites[pair[1]])))
+                continue
+            survives = True
+            worst = max(worst, self.distance(elements, eff, pair) - d0)  # type: ignore[operator]
+        orphans = self._orphans(eff, parts, part_of)
+        return {
+            "failed": [el.as_dict() for el in elements],
+            "links_down": sorted(eff.links),
+            "disconnected_pairs": lost,
+            "datacentre_pairs_disconnected": sorted(dc_cut),
+            "members_without_datacentre": sorted(self.sites[v] for v in orphans),
+            "worst_dc_latency_increase_ms": round(max(worst, 0.0), 6) + 0.0 if survives else None,
+            "new_members_without_datacentre": len(orphans - self.orphans),
+        }
+
+    def _orphans(self, eff: Effect, parts: dict[int, list[list[int]]],
+                 part_of: dict[int, tuple[int, int]]) -> set[int]:
+        """Surviving member sites that reach no surviving datacentre."""
+        out = set(self.orphans - eff.nodes)
+        lost_dcs: dict[int, int] = {}
+        for v in eff.nodes:
+            if self.kind[v] == "datacentre":
+                lost_dcs[self.comp[v]] = lost_dcs.get(self.comp[v], 0) + 1
+        for c in set(parts) | set(lost_dcs):
+            alive = [d for d in self.dcs if self.comp[d] == c and d not in eff.nodes]
+            reached = {part_of.get(d) for d in alive}
+            suspects = self.comp_nodes[c] if None not in reached else \
+                [v for p in parts.get(c, ()) for v in p]
+            for v in suspects:
+                if self.kind[v] == "member" and v not in eff.nodes \
+                        and part_of.get(v) not in reached:
+                    out.add(v)
+        return out
+
+    def quiet(self, elements: tuple[Element, ...]) -> dict[str, Any]:
+        """The scenario dict of elements known to have no impact (no evaluation needed)."""
+        eff = self.combined(elements)
+        survives = any(a not in eff.nodes and b not in eff.nodes for a, b in self.base)
+        return {"failed": [el.as_dict() for el in elements], "links_down": sorted(eff.links),
+                "disconnected_pairs": 0, "datacentre_pairs_disconnected": [],
+                "members_without_datacentre":
+                    sorted(self.sites[v] for v in self.orphans - eff.nodes),
+                "worst_dc_latency_increase_ms": 0.0 if survives else None,
+                "new_members_without_datacentre": 0}
+
+    # --- pairs that may matter -----------------------------------------------------------
+    def candidate_pairs(self, elements: list[Element], impactful: set[int]) -> set[tuple[int, int]]:
+        """Index pairs (i < j) that can have an impact; every other pair has none (exact)."""
+        effs = [self.effect(el) for el in elements]
+        n = len(elements)
+        out: set[tuple[int, int]] = set()
+
+        def add(i: int, j: int) -> None:
+            if i != j:
+                out.add((i, j) if i < j else (j, i))
+
+        by_edge: dict[int, list[int]] = {}
+        by_node: dict[int, list[int]] = {}
+        for i, eff in enumerate(effs):
+            for e in eff.edges:
+                by_edge.setdefault(e, []).append(i)
+            for v in eff.nodes:
+                by_node.setdefault(v, []).append(i)
+        by_xor: dict[int, list[int]] = {}
+        for i, eff in enumerate(effs):
+            basis = self._basis(eff.edges)
+            if i in impactful or len(eff.edges) > LABEL_EDGES_MAX or len(basis) > SPAN_RANK_MAX:
+                for j in range(n):
+                    add(i, j)
+                continue
+            value = 0
+            for step in range(1, 1 << len(basis)):
+                value ^= basis[(step & -step).bit_length() - 1]
+                by_xor.setdefault(value, []).append(i)
+        for group in (*by_edge.values(), *by_xor.values()):
+            for i, j in combinations(group, 2):
+                add(i, j)
+        removers = [i for v in self.dcs for i in by_node.get(v, [])]
+        for c, members in enumerate(self.comp_nodes):
+            if 1 < len(members) <= 2:
+                removers.extend(i for v in members for i in by_node.get(v, []))
+        for i, j in combinations(removers, 2):
+            add(i, j)
+        for pair, (_, p0) in self.base.items():
+            hitters = {i for e in p0 for i in by_edge.get(e, [])}
+            for i in hitters - impactful:
+                found = self.detour(elements[i], pair)
+                for e in found[1] if found else ():
+                    for j in by_edge.get(e, []):
+                        add(i, j)
+        return out
+
+    def _basis(self, edges: Iterable[int]) -> list[int]:
+        basis: dict[int, int] = {}
+        for e in edges:
+            x = self.labels[e]
+            while x:
+                top = x.bit_length()
+                if top not in basis:
+                    basis[top] = x
+                    break
+                x ^= basis[top]
+        return list(basis.values())
+
+
+def has_impact(s: dict[str, Any]) -> bool:
+    """Disconnects a pair of sites, cuts a member off every datacentre, or stretches a DC path."""
+    return bool(s["disconnected_pairs"] or s["new_members_without_datacentre"]
+                or (s["worst_dc_latency_increase_ms"] or 0.0) > 0)
+
+
+def disconnecting(s: dict[str, Any]) -> bool:
+    return bool(s["disconnected_pairs"] or s["new_members_without_datacentre"])
+
+
+def element_sites(topo: Topology, el: Element, srlgs: dict[str, tuple[str, ...]]) -> list[str]:
+    """Names of the sites an element touches."""
+    if el.kind == "span":
+        ids = set(topo.span_sites(topo.spans[el.id]))
+    elif el.kind == "srlg":
+        ids = {s for span in srlgs[el.id] for s in topo.span_sites(topo.spans[span])}
+    elif el.kind == "site":
+        ids = {el.id}
+    elif el.kind == "router":
+        ids = {topo.routers[el.id].site}
+    else:
+        ids = set(topo.link_sites(topo.links[el.id]))
+    return sorted(topo.sites[s].name for s in ids)
+
+
+def sweep(topo: Topology, depth: int = 1, kinds: Iterable[str] = DEFAULT_KINDS,
+          impact_only: bool = False, analysis: FailureAnalysis | None = None) -> dict[str, Any]:
+    """Every single failure (and with depth 2 every pair) of the given kinds: the JSON dict."""
+    if depth not in (1, 2):
+        raise KeyError(f"depth must be 1 or 2, got {depth}")
+    kinds = tuple(dict.fromkeys(kinds))
+    fa = analysis or FailureAnalysis(topo)
+    elements = fa.elements(kinds)
+    singles = [fa.evaluate((el,)) for el in elements]
+    srlgs = topo.srlgs()
+    spofs = [{"kind": el.kind, "id": el.id, "sites": element_sites(topo, el, srlgs)}
+             for el, s in zip(elements, singles) if disconnecting(s)]
+    scenarios = [s for s in singles if has_impact(s) or not impact_only]
+    count, hits = len(singles), sum(1 for s in singles if disconnecting(s))
+    if depth == 2:
+        impactful = {i for i, s in enumerate(singles) if has_impact(s)}
+        candidates = fa.candidate_pairs(elements, impactful)
+        found = {}
+        for i, j in sorted(candidates):
+            s = fa.evaluate((elements[i], elements[j]))
+            if has_impact(s):
+                found[(i, j)] = s
+                hits += disconnecting(s)
+        n = len(elements)
+        count += n * (n - 1) // 2
+        if impact_only:
+            scenarios.extend(found.values())
+        else:
+            for i, j in combinations(range(n), 2):
+                scenarios.append(found.get((i, j)) or fa.quiet((elements[i], elements[j])))
+    for s in scenarios:
+        del s["new_members_without_datacentre"]
+    return {"depth": depth, "kinds": list(kinds), "scenarios": scenarios,
+            "summary": {"scenarios": count, "disconnecting": hits,
+                        "single_points_of_failure": spofs}}
