@@ -116,7 +116,7 @@ def _metric(topo: Topology, link: IpLink) -> int:
     return link.metric
 
 
-def context(topo: Topology, router_id: str, *, routing: bool = True,
+def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bool = False,
             policy: Policy = POLICY) -> dict[str, Any]:
     """Everything a platform template sees for one router."""
     if router_id not in topo.routers:
@@ -129,6 +129,7 @@ def context(topo: Topology, router_id: str, *, routing: bool = True,
         "loopback": str(router.loopback),
         "interfaces": _interfaces(topo, router_id),
         "routing": routing,
+        "drained": drained,
         "policy": asdict(policy),
         "platform": _platform(router.platform),
     }
@@ -139,10 +140,11 @@ def render_template(name: str, ctx: dict[str, Any]) -> str:
     return _environment(ctx["router"].platform).get_template(name).render(ctx)
 
 
-def render_config(topo: Topology, router_id: str, *, routing: bool = True,
+def render_config(topo: Topology, router_id: str, *, routing: bool = True, drained: bool = False,
                   policy: Policy = POLICY) -> str:
-    """The router's full intended config; routing=False gives the bare day-0 (addresses only)."""
-    ctx = context(topo, router_id, routing=routing, policy=policy)
+    """The router's full intended config; routing=False gives the bare day-0 (addresses only);
+    drained=True advertises max-metric (RFC 6987) so traffic avoids the router if it can."""
+    ctx = context(topo, router_id, routing=routing, drained=drained, policy=policy)
     return render_template(ctx["platform"]["template"], ctx)
 
 
