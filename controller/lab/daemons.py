@@ -145,6 +145,8 @@ def start_sshd(rs: RouterState) -> int:
     ssh, frr = Path(rs.dir) / "ssh", Path(rs.dir) / "frr"
     script = (f"mount --bind {shlex.quote(str(FRR_RUN / rs.netns))} {FRR_RUN} && "
               f"mount --bind {shlex.quote(str(frr))} {FRR_ETC} && "
+              # the host's interactive shell setup (e.g. pyenv) costs ~0.5 s per SSH command
+              "{ [ ! -f /root/.bashrc ] || mount --bind /dev/null /root/.bashrc; } && "
               f"exec /usr/sbin/sshd -f {shlex.quote(str(ssh / 'sshd_config'))} "
               f"-E {shlex.quote(str(Path(rs.dir) / 'log' / 'sshd.log'))}")
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
