@@ -1,0 +1,60 @@
+"""`ngk play PLAYBOOK`: validate a playbook, then run its steps with progress and a result table."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from controller.cli.common import JsonOption, TopologyOption, emit, err_console, table, topology
+from controller.cli.common import user_errors
+from controller.lab.state import DEFAULT_LAB
+from controller.playbook.model import Step, load_playbook
+from controller.playbook.registry import ACTIONS, Context
+from controller.playbook.runner import run_playbook
+
+
+def register(app: typer.Typer) -> None:
+    """Add `play` to the top-level app."""
+    app.command("play")(play)
+
+
+def play(
+    playbook: Path = typer.Argument(..., help="Playbook YAML (see playbooks/)."),
+    topology_file: Path = TopologyOption,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show what each step "
+                                 "would do; change nothing."),
+    limit: str = typer.Option(None, "--limit", "-l", help="Only these routers (comma-separated)."),
+    var: list[str] = typer.Option([], "--var", help="Override a playbook variable: NAME=VALUE."),
+    lab: str = typer.Option(DEFAULT_LAB, "--lab", envvar="NGK_LAB", help="Lab name."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Run a playbook: every step validated first, live progress, per-step results (exit 1 on
+    any failed step)."""
+    overrides = {}
+    for item in var:
+        name, sep, value = item.partition("=")
+        if not sep:
+            err_console.print(f"[red]error:[/red] --var {item!r}: use NAME=VALUE")
+            raise typer.Exit(2)
+        overrides[name] = value
+    topo = topology(topology_file)
+    with user_errors():
+        book = load_playbook(playbook, overrides)
+    ctx = Context(topo, dry_run=dry_run, lab=lab,
+                  limit=[x.strip() for x in limit.split(",")] if limit else None)
+
+    def progress(step: Step, status: str) -> None:
+        err_console.print(f"[bold]{step.name}[/bold] ({step.action}): {status}", highlight=False)
+
+    try:
+        report = run_playbook(book, ctx, progress)
+    except KeyboardInterrupt:  # already rolled back by the runner's undo stack
+        raise typer.Exit(130) from None
+    emit(report, as_json, lambda r: table(
+        f"playbook {r['playbook']}{' (dry-run)' if r['dry_run'] else ''}: "
+        f"{'OK' if r['ok'] else 'FAILED'}",
+        ["step", "action", "status", "seconds", "summary"],
+        [[s["name"], s["action"], s["status"], s["duration_s"], s["summary"]]
+         for s in r["steps"]]))
+    if not report["ok"]:
+        raise typer.Exit(1)

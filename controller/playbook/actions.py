@@ -1,0 +1,208 @@
+"""The built-in playbook actions. Each calls one service; dry-run never changes anything."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from controller.analysis.failures import FailureAnalysis
+from controller.model.layers import outage, resolve_element, site_graph
+from controller.playbook.registry import Context, Outcome, action
+
+INVENTORY_ENV = "NGK_INVENTORY"
+
+
+def _inventory(ctx: Context) -> Path:
+    return Path(os.environ.get(INVENTORY_ENV) or f"/run/ngk/{ctx.lab}/inventory")
+
+
+def _nornir(ctx: Context, targets: list[str]):
+    from controller.southbound.nornir_setup import build_nornir
+    nr = build_nornir(_inventory(ctx))
+    return nr.filter(filter_func=lambda h: h.name in targets)
+
+
+@action("render", optional=("out",))
+def render(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Render the intended configs of the targets (and write them to `out`)."""
+    from controller.services.deploy import intended, write_configs
+    configs = intended(ctx.topology, targets)
+    files = write_configs(configs, Path(args["out"])) if args.get("out") else []
+    return Outcome(True, f"{len(configs)} configs rendered", {"files": [str(f) for f in files]})
+
+
+def _deploy(ctx: Context, targets: list[str], configs: dict[str, str], commit: bool,
+            args: dict[str, Any]) -> Outcome:
+    from controller.services.audit import AuditLog
+    from controller.services.deploy import deploy
+    report = deploy(ctx.topology, _nornir(ctx, targets), configs, commit=commit,
+                    confirm_timeout=int(args.get("confirm_timeout", 120)),
+                    policy=str(args.get("policy", "atomic")), audit=AuditLog())
+    changed = [r.router for r in report.routers if r.changed]
+    status = {r.router: r.status for r in report.routers}
+    summary = (f"{len(changed)} of {len(status)} routers "
+               + ("changed" if commit else "would change"))
+    return Outcome(report.ok, summary, {"routers": status, "problems": [
+        p.detail for p in report.problems]}, changed=commit and bool(changed))
+
+
+@action("diff")
+def diff(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Show what a deploy would change (never changes anything)."""
+    from controller.services.deploy import intended
+    return _deploy(ctx, targets, intended(ctx.topology, targets), False, args)
+
+
+@action("deploy", optional=("confirm_timeout", "policy"))
+def deploy_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Push the intended config with commit-confirmed and verification (dry-run: diff only)."""
+    from controller.services.deploy import intended
+    return _deploy(ctx, targets, intended(ctx.topology, targets), not ctx.dry_run, args)
+
+
+def _drain(ctx: Context, targets: list[str], args: dict[str, Any], drained: bool) -> Outcome:
+    from controller.config.render import render_config
+    configs = {r: render_config(ctx.topology, r, drained=drained) for r in targets}
+    outcome = _deploy(ctx, targets, configs, not ctx.dry_run, args)
+    if drained and outcome.changed:
+        ctx.undo.append((f"undrain {', '.join(targets)}",
+                         lambda: _drain(ctx, targets, args, False)))
+    return outcome
+
+
+@action("drain", optional=("confirm_timeout", "policy"))
+def drain(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Advertise OSPF max-metric on the targets so traffic leaves them where it can."""
+    return _drain(ctx, targets, args, True)
+
+
+@action("undrain", optional=("confirm_timeout", "policy"))
+def undrain(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Take the max-metric away again (back to the intended config)."""
+    return _drain(ctx, targets, args, False)
+
+
+@action("backup", optional=("to",))
+def backup_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Save the running configs into the git-versioned backup folder."""
+    from controller.services.backup import DEFAULT_BACKUP_DIR, backup
+    if ctx.dry_run:
+        return Outcome(True, f"would back up {len(targets)} routers")
+    report = backup(_nornir(ctx, targets), Path(args.get("to") or DEFAULT_BACKUP_DIR), targets)
+    return Outcome(report.ok, f"backup commit {report.commit or 'none (no change)'}",
+                   report.as_dict())
+
+
+@action("verify", optional=("timeout",))
+def verify_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Check adjacencies, BFD, loopback reachability and service connectivity on the network."""
+    from controller.services.verify import verify
+    result = verify(ctx.topology, _nornir(ctx, list(ctx.topology.routers)),
+                    timeout=float(args.get("timeout", 30)))
+    return Outcome(result.ok, "verified" if result.ok else f"{len(result.problems)} problems",
+                   {"problems": [p.detail for p in result.problems],
+                    "unverified": result.unverified})
+
+
+@action("snmp-check")
+def snmp_check(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """One SNMP poll cycle: every target reachable and every IP-link interface up."""
+    from controller.services.monitor import run_monitor
+    from controller.southbound.snmp.inventory import load_inventory
+    from controller.store import Store
+    hosts, _ = load_inventory(_inventory(ctx))
+    result = run_monitor([h for h in hosts if h.router in targets], Store(), ctx.topology, once=True)
+    down = [f"{r['router']}:{i}" for r in result["routers"] for i, s in r["interfaces"].items()
+            if s != "up" and i in _link_interfaces(ctx, r["router"])]
+    unreachable = [r["router"] for r in result["routers"] if not r["reachable"]]
+    ok = not down and not unreachable and len(result["routers"]) == len(targets)
+    return Outcome(ok, "all reachable, links up" if ok else
+                   f"unreachable: {unreachable or '-'}; down: {down or '-'}",
+                   {"unreachable": unreachable, "down": down})
+
+
+def _link_interfaces(ctx: Context, router: str) -> set[str]:
+    return {e.interface for link in ctx.topology.links.values() for e in (link.a, link.b)
+            if e.router == router}
+
+
+@action("lab-cut", required=("element",), optional=("mode",))
+def lab_cut_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Cut a span or link in the lab (light or silent); undone on rollback."""
+    from controller.lab.faults import lab_cut, lab_restore
+    if ctx.dry_run:
+        return Outcome(True, f"would cut {args['element']}")
+    result = lab_cut(str(args["element"]), str(args.get("mode", "light")), ctx.lab)
+    ctx.undo.append((f"restore {args['element']}",
+                     lambda: lab_restore([str(args["element"])], ctx.lab)))
+    return Outcome(True, f"cut {args['element']}", result, changed=True)
+
+
+@action("lab-restore", optional=("elements",))
+def lab_restore_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Restore failures injected in the lab (all of them when no elements are given)."""
+    from controller.lab.faults import lab_restore
+    if ctx.dry_run:
+        return Outcome(True, "would restore")
+    return Outcome(True, "restored", lab_restore(args.get("elements"), ctx.lab), changed=True)
+
+
+@action("wait-until", required=("condition",), optional=("timeout",))
+def wait_until(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Wait until a condition holds: `lab-converged`."""
+    from controller.lab.status import lab_wait
+    if args["condition"] != "lab-converged":
+        return Outcome(False, f"unknown condition {args['condition']!r} (known: lab-converged)")
+    if ctx.dry_run:
+        return Outcome(True, "would wait for the lab to converge")
+    t0 = time.monotonic()
+    result = lab_wait(ctx.lab, timeout=float(args.get("timeout", 60)))
+    return Outcome(bool(result["converged"]),
+                   f"converged after {time.monotonic() - t0:.1f} s" if result["converged"]
+                   else "not converged before the timeout", {"converged": result["converged"]})
+
+
+@action("assert", required=("condition",), optional=("failure",))
+def assert_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """What-if check on the model: with `failure` (elements) applied, `condition` must hold.
+
+    Conditions: no-datacentre-pair-lost, no-member-isolated, services-connected.
+    """
+    failure = args.get("failure") or []
+    failure = [failure] if isinstance(failure, str) else list(failure)
+    elements = [resolve_element(ctx.topology, str(f)) for f in failure]
+    scenario = FailureAnalysis(ctx.topology).evaluate(elements)
+    condition = args["condition"]
+    if condition == "no-datacentre-pair-lost":
+        bad = scenario["datacentre_pairs_disconnected"]
+    elif condition == "no-member-isolated":
+        bad = scenario["members_without_datacentre"]
+    elif condition == "services-connected":
+        bad = _services_broken(ctx, elements)
+    else:
+        return Outcome(False, f"unknown condition {condition!r}")
+    what = f"with {', '.join(failure)} failed" if failure else "in the intact network"
+    return Outcome(not bad, f"{condition} {what}: " + ("holds" if not bad else f"violated: {bad}"),
+                   {"scenario": scenario})
+
+
+def _services_broken(ctx: Context, elements: list) -> list[str]:
+    """Services left with no datacentre, or with a member that reaches none of theirs."""
+    down = outage(ctx.topology, elements)
+    graph = site_graph(ctx.topology, down)
+    failed_sites = down.sites
+    broken = []
+    for svc in ctx.topology.services.values():
+        dcs = [d for d in svc.datacentres if d not in failed_sites]
+        if not dcs:
+            broken.append(f"{svc.id}: no datacentre left")
+            continue
+        for member in svc.members:
+            if member in failed_sites:
+                continue
+            if member not in graph or not set(dcs) & nx.node_connected_component(graph, member):
+                broken.append(f"{svc.id}: {member} reaches none of {', '.join(dcs)}")
+    return broken
