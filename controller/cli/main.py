@@ -17,7 +17,7 @@ app = typer.Typer(
 app.add_typer(topology.app, name="topology")
 
 # Each module below exposes register(app) and owns its commands.
-COMMAND_MODULES = ("paths", "failures", "availability", "lab", "deploy", "monitor", "netconf",
-                   "play")
+COMMAND_MODULES = ("paths", "failures", "availability", "lab", "deploy",
+                   "compliance", "monitor", "netconf", "play")
 for name in COMMAND_MODULES:
     importlib.import_module(f"controller.cli.{name}").register(app)

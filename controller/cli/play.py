@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+import yaml
 
 from controller.cli.common import JsonOption, TopologyOption, emit, err_console, table, topology
 from controller.cli.common import user_errors
@@ -36,7 +37,7 @@ def play(
         if not sep:
             err_console.print(f"[red]error:[/red] --var {item!r}: use NAME=VALUE")
             raise typer.Exit(2)
-        overrides[name] = value
+        overrides[name] = yaml.safe_load(value) if value else value  # true, 3, [a, b] typed
     topo = topology(topology_file)
     with user_errors():
         book = load_playbook(playbook, overrides)

@@ -14,8 +14,8 @@ FEATURES = ("interfaces", "igp", "bfd", "management", "security", "other")
 _BLOCK_FEATURE = {"router ospf": "igp", "router isis": "igp", "router bgp": "igp", "bfd": "bfd",
                   "line vty": "security", "agentx": "management"}
 _TOP_FEATURE = {"hostname": "management", "log": "management", "banner": "management",
-                "service": "management", "ntp": "management", "snmp": "security", "snmp-server": "security",
-                "ip ssh": "security", "username": "security", "password": "security",
+                "service": "management", "ntp": "management", "snmp": "security",
+                "snmp-server": "security", "ip ssh": "security", "username": "security", "password": "security",
                 "enable": "security", "access-list": "security", "ip prefix-list": "igp",
                 "route-map": "igp", "ip route": "igp", "frr": "other", "end": "other"}
 
@@ -26,11 +26,7 @@ class ConfigLine:
     text: str
     block: str | None  # e.g. "interface eth1", "router ospf", or None at top level
     feature: str
-
-    @property
-    def interface(self) -> str | None:
-        return self.block.split(None, 1)[1] if self.block and self.block.startswith(
-            "interface ") else None
+    interface: str | None = None  # the interface whose block the line sits in
 
 
 def _feature(block: str | None, text: str) -> str:
@@ -61,6 +57,7 @@ def parse(text: str) -> list[ConfigLine]:
     """Meaningful lines of an FRR/IOS-style config with their block and feature."""
     out: list[ConfigLine] = []
     block: str | None = None
+    interface: str | None = None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip()
         stripped = line.strip()
@@ -70,18 +67,18 @@ def parse(text: str) -> list[ConfigLine]:
             continue
         indented = line[:1].isspace()
         if not indented:
+            block = interface = None
             if stripped in ("exit", "end"):
-                block = None
                 continue
-            block = None
             out.append(ConfigLine(number, stripped, None, _feature(None, stripped)))
-            if stripped.startswith("interface ") or any(
-                    stripped == p or stripped.startswith(p + " ") for p in _BLOCK_FEATURE):
+            if stripped.startswith("interface "):
+                block, interface = stripped, stripped.split(None, 1)[1]
+            elif any(stripped == p or stripped.startswith(p + " ") for p in _BLOCK_FEATURE):
                 block = stripped
             continue
         if stripped == "exit" or stripped.startswith("exit-"):
             continue
-        out.append(ConfigLine(number, stripped, block, _feature(block, stripped)))
+        out.append(ConfigLine(number, stripped, block, _feature(block, stripped), interface))
     return out
 
 
@@ -102,9 +99,13 @@ def _keyed(lines: list[ConfigLine]) -> list[str]:
     return [f"{ln.block or ''}\x00{ln.text}" for ln in lines]
 
 
-def feature_diff(intended: str, running: str) -> list[DiffLine]:
-    """Lines missing on the device ("+") and lines only on the device ("-"), with context."""
-    want, have = parse(intended), parse(running)
+def feature_diff(intended: str | list[ConfigLine], running: str | list[ConfigLine]
+                 ) -> list[DiffLine]:
+    """Lines missing on the device ("+") and lines only on the device ("-"), with context.
+
+    Each side is config text or its lines as `parse` gives them."""
+    want = parse(intended) if isinstance(intended, str) else intended
+    have = parse(running) if isinstance(running, str) else running
     matcher = difflib.SequenceMatcher(a=_keyed(have), b=_keyed(want), autojunk=False)
     out: list[DiffLine] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

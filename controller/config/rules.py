@@ -64,9 +64,11 @@ class Violation:
 class _Loader:
     doc: Document
     diags: list = field(default_factory=list)
+    rule_id: str | None = None  # the rule being loaded, named in its errors
 
     def error(self, path: DocPath, message: str) -> None:
-        self.diags.append(self.doc.diag(path, message))
+        named = f"rule {self.rule_id!r}: {message}" if self.rule_id else message
+        self.diags.append(self.doc.diag(path, named))
 
     def patterns(self, path: DocPath, raw: Any, literal: bool) -> tuple[re.Pattern[str], ...]:
         if isinstance(raw, str):
@@ -101,6 +103,7 @@ class _Loader:
         if not isinstance(raw, dict):
             self.error(path, "a rule must be a mapping")
             return None
+        self.rule_id = raw["id"] if isinstance(raw.get("id"), str) and raw["id"] else None
         for key in sorted(raw.keys() - _RULE_FIELDS, key=str):
             self.error(path + (str(key),), f"unknown field {key!r}")
         for key in ("id", "severity", "feature", "explanation"):
@@ -153,6 +156,7 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
         raise InputError([doc.diag((), "a rules file is a mapping with a list under 'rules'")])
     rules, seen = [], set()
     for i, entry in enumerate(raw):
+        loader.rule_id = None
         rule = loader.rule(("rules", i), entry)
         if rule is None:
             continue
@@ -165,9 +169,10 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
     return rules
 
 
-def check(rule: Rule, config: str, link_interfaces: set[str] = frozenset()) -> list[Violation]:
-    """Violations of one rule in one config text."""
-    lines = parse(config)
+def check(rule: Rule, config: str | list[ConfigLine],
+          link_interfaces: set[str] = frozenset()) -> list[Violation]:
+    """Violations of one rule in one config (text, or its lines as `parse` gives them)."""
+    lines = parse(config) if isinstance(config, str) else config
 
     def violation(message: str, line: ConfigLine | None = None, iface: str | None = None):
         return Violation(rule.id, rule.severity, rule.feature, rule.explanation, message,
@@ -192,7 +197,8 @@ def check(rule: Rule, config: str, link_interfaces: set[str] = frozenset()) -> l
             out += [violation(f"interface {name} of an IP link is missing from the config",
                               iface=name) for name in sorted(link_interfaces - blocks.keys())]
         return out
-    scoped = [ln for ln in lines if rule.block is None or (ln.block and rule.block.fullmatch(ln.block))]
+    scoped = [ln for ln in lines
+              if rule.block is None or (ln.block and rule.block.fullmatch(ln.block))]
     return _check_lines(rule, scoped, violation, "the config")
 
 

@@ -206,3 +206,23 @@ def _services_broken(ctx: Context, elements: list) -> list[str]:
             if member not in graph or not set(dcs) & nx.node_connected_component(graph, member):
                 broken.append(f"{svc.id}: {member} reaches none of {', '.join(dcs)}")
     return broken
+
+
+@action("compliance", optional=("threshold", "fix"))
+def compliance_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """Intended vs running and the rules; with `fix: true` drifted routers are redeployed."""
+    from controller.config.rules import load_rules
+    from controller.services.compliance import compliance
+    from controller.store import Store
+    fix = bool(args.get("fix", False))
+    report = compliance(ctx.topology, targets, load_rules(),
+                        threshold=str(args.get("threshold", "low")), nr=_nornir(ctx, targets),
+                        store=Store(), fix=fix, commit=fix and not ctx.dry_run)
+    failing = report.failing()
+    unknown = [r.router for r in report.routers if r.compliant is None]
+    drifted = [r.router for r in report.routers if r.compliant is False]
+    ok = not failing and not unknown
+    return Outcome(ok, f"score {report.score}%: {len(drifted)} drifted, {len(failing)} rule "
+                   f"failures, {len(unknown)} unknown", {"drifted": drifted, "unknown": unknown,
+                   "failing": [f"{r}: {v.rule}" for r, v in failing]},
+                   changed=fix and not ctx.dry_run and bool(drifted))
