@@ -99,7 +99,7 @@ def _platform(name: str) -> dict[str, Any]:
 def _interfaces(topo: Topology, router_id: str) -> dict[str, dict[str, Any]]:
     """Interface name -> what the templates need about it, for the router's IP links."""
     out: dict[str, dict[str, Any]] = {}
-    for link in topo.links.values():
+    for link in topo.router_links(router_id):
         for near, far in ((link.a, link.b), (link.b, link.a)):
             if near.router == router_id:
                 out[near.interface] = {"address": str(near.address),

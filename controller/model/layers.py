@@ -136,7 +136,6 @@ def outage(topo: Topology, elements: list[Element] | tuple[Element, ...]) -> Out
     on_span = topo.links_on_span()
     for span in spans:
         links.update(on_span[span])
-    for link in topo.links.values():
-        if link.a.router in routers or link.b.router in routers:
-            links.add(link.id)
+    for router in routers:
+        links.update(link.id for link in topo.router_links(router))
     return Outage(frozenset(spans), frozenset(links), frozenset(routers), frozenset(sites))

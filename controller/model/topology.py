@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from functools import cached_property
 
 SITE_KINDS = ("datacentre", "pop", "member")
 
@@ -114,14 +115,35 @@ class Topology:
     # --- lookups used across the code base ---------------------------------------------
     def srlgs(self) -> dict[str, tuple[str, ...]]:
         """SRLG id -> ids of the spans that share it."""
+        return self._srlgs
+
+    def links_on_span(self) -> dict[str, tuple[str, ...]]:
+        """Span id -> ids of the IP links riding it."""
+        return self._links_on_span
+
+    def router_links(self, router: str) -> tuple[IpLink, ...]:
+        """The IP links with an end on `router`."""
+        return self._router_links.get(router, ())
+
+    # indexes, built once per (immutable) topology
+    @cached_property
+    def _router_links(self) -> dict[str, tuple[IpLink, ...]]:
+        out: dict[str, list[IpLink]] = {}
+        for link in self.links.values():
+            out.setdefault(link.a.router, []).append(link)
+            out.setdefault(link.b.router, []).append(link)
+        return {k: tuple(v) for k, v in out.items()}
+
+    @cached_property
+    def _srlgs(self) -> dict[str, tuple[str, ...]]:
         out: dict[str, list[str]] = {}
         for span in self.spans.values():
             for srlg in span.srlgs:
                 out.setdefault(srlg, []).append(span.id)
         return {k: tuple(v) for k, v in sorted(out.items())}
 
-    def links_on_span(self) -> dict[str, tuple[str, ...]]:
-        """Span id -> ids of the IP links riding it."""
+    @cached_property
+    def _links_on_span(self) -> dict[str, tuple[str, ...]]:
         out: dict[str, list[str]] = {s: [] for s in self.spans}
         for link in self.links.values():
             for span in link.route:
