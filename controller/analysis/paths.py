@@ -109,6 +109,8 @@ class PathFinder:
         """The shortest path from src to dst as a path dict, None when not connected."""
         if src not in self.index or dst not in self.index:
             return None
+        if src == dst:
+            return self.path_dict([src], [])
         g = self._digraph("link", False)
         arcs = g.shortest(self.index[src], self.index[dst])
         return None if arcs is None else self.path_dict(*self._walk(g, arcs, False))

@@ -226,3 +226,32 @@ def compliance_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> O
                    f"failures, {len(unknown)} unknown", {"drifted": drifted, "unknown": unknown,
                    "failing": [f"{r}: {v.rule}" for r, v in failing]},
                    changed=fix and not ctx.dry_run and bool(drifted))
+
+
+@action("drill", required=("element",), optional=("kind", "mode", "gap_ms"))
+def drill_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
+    """A measured failover drill in the lab (`kind: cut` for spans/SRLGs, `fail` for routers or
+    sites); ok when restored, every affected flow took the predicted path, unaffected flows lost
+    nothing and (if given) every affected flow's largest gap was within `gap_ms`."""
+    from controller.services.drills import DrillOptions, run_drill
+    kind, mode = str(args.get("kind", "cut")), str(args.get("mode", "light"))
+    if kind not in ("cut", "fail"):
+        return Outcome(False, f"kind must be cut or fail, not {kind!r}")
+    if ctx.dry_run:
+        return Outcome(True, f"would drill: {kind} {args['element']} ({mode})")
+    report = run_drill(kind, str(args["element"]), mode, DrillOptions(lab=ctx.lab))
+    ctx.memory.setdefault("drills", []).append(report)
+    affected = [f for f in report["flows"] if f["affected"]]
+    mismatched = [f"{f['src']}->{f['dst']}" for f in affected if not f["path_matches"]]
+    lossy = [f"{f['src']}->{f['dst']}" for f in report["flows"]
+             if not f["affected"] and f["lost"]]
+    gaps = [f["max_gap_ms"] for f in affected if f["max_gap_ms"] is not None]
+    limit = args.get("gap_ms")
+    slow = limit is not None and any(g > float(limit) for g in gaps)
+    ok = report["restored"] and not mismatched and not lossy and not slow
+    summary = (f"{kind} {args['element']} ({mode}): {len(affected)} affected flows, max gap "
+               f"{max(gaps) if gaps else 0:.0f} ms, paths {'match' if not mismatched else 'DIFFER'}"
+               f", restored {report['restored']}")
+    return Outcome(ok, summary, {"report": report["artifacts"]["report"],
+                                 "timeline": report["artifacts"]["timeline"],
+                                 "mismatched": mismatched, "lossy_unaffected": lossy})

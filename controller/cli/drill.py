@@ -1,0 +1,118 @@
+"""`ngk drill`: measured failover drills in the netns lab (cut, fail, history). docs/drills.md"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from controller.cli.common import JsonOption, console, emit, err_console, fail, table
+from controller.cli.lab import NameOption, lab_errors
+from controller.store import DEFAULT_DB, Store
+
+app = typer.Typer(help="Measured failover drills in the netns lab.", no_args_is_help=True)
+DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store for results.")
+OutOption = typer.Option(None, "--out", help="Directory for report.json, timeline.png and the "
+                         "probe records (default: <db dir>/drills/<time>-<failure>).")
+IntervalOption = typer.Option(5.0, "--interval-ms", min=0.5, max=5.0,
+                              help="Probe interval per flow (ms).")
+MonitorOption = typer.Option(True, "--monitor/--no-monitor",
+                             help="Run ngk's SNMP monitor to time its event.")
+
+
+def register(root: typer.Typer) -> None:
+    """Add the `drill` sub-app to the top-level app."""
+    root.add_typer(app, name="drill")
+
+
+def _run(action: str, element: str, mode: str, name: str, db: Path, out: Optional[Path],
+         interval_ms: float, monitor: bool, as_json: bool) -> None:
+    from controller.services.drills import DrillOptions, run_drill
+
+    opts = DrillOptions(lab=name, interval=interval_ms / 1000, monitor=monitor, out_dir=out, db=db)
+    with lab_errors():
+        try:
+            report = run_drill(action, element, mode, opts)
+        except KeyboardInterrupt:
+            fail("interrupted (a failure already injected was restored)", 130)
+        except RuntimeError as exc:  # the prober could not start
+            fail(str(exc), 1)
+    emit(report, as_json, _render)
+    if not report["restored"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cut(element: str = typer.Argument(..., help="Span or SRLG (or link; kind:id if ambiguous)."),
+        mode: str = typer.Option("light", "--mode", help="light: loss of light; silent: "
+                                 "carrier up, packets dropped."),
+        name: str = NameOption, db: Path = DbOption, out: Optional[Path] = OutOption,
+        interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
+        as_json: bool = JsonOption) -> None:
+    """Cut a span or SRLG in the lab while probing; measure, compare paths, restore."""
+    _run("cut", element, mode, name, db, out, interval_ms, monitor, as_json)
+
+
+@app.command("fail")
+def fail_(element: str = typer.Argument(..., help="Router or site."),
+          name: str = NameOption, db: Path = DbOption, out: Optional[Path] = OutOption,
+          interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
+          as_json: bool = JsonOption) -> None:
+    """Fail a router or site in the lab while probing; measure, compare paths, restore."""
+    _run("fail", element, "light", name, db, out, interval_ms, monitor, as_json)
+
+
+@app.command()
+def history(failure: Optional[str] = typer.Option(None, "--failure",
+                                                  help="Only this failure, e.g. span:osl-ham-e6."),
+            db: Path = DbOption, as_json: bool = JsonOption) -> None:
+    """Compare stored drill runs: per failure and mode, the max gap of every run."""
+    from controller.services.drills import drill_history
+
+    try:
+        result = drill_history(Store(db), failure)
+    except (sqlite3.Error, OSError) as exc:
+        fail(f"cannot read {db}: {exc}", 1)
+    emit(result, as_json, _render_history)
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+
+def _render(r: dict[str, Any]) -> None:
+    rows = [[f["src"], f["dst"], "yes" if f["affected"] else "", _fmt(f["max_gap_ms"]),
+             _fmt(f["outage_ms"]), _fmt(f["lost"]), _fmt(f["restore_max_gap_ms"]),
+             ">".join(f["observed_path"]["sites"]) if f["observed_path"] else "unreachable",
+             "ok" if f["path_matches"] else "DIFFERS"] for f in r["flows"]]
+    table(f"drill {r['failure']} ({r['mode']}) in lab {r['lab']}",
+          ["src", "dst", "affected", "gap ms", "outage ms", "lost", "restore gap ms",
+           "sites after failure", "vs model"], rows)
+    console.print(f"IGP converged {_fmt(r['igp_converged_ms'], ' ms')} (lab confirmed "
+                  f"{_fmt(r['igp_confirmed_ms'], ' ms')}); data plane "
+                  f"{_fmt(r['dataplane_converged_ms'], ' ms')}; "
+                  f"monitor event {_fmt(r['monitor_event_ms'], ' ms')}"
+                  + (f" ({r['monitor']['note']})" if r["monitor"].get("note") else "")
+                  + f"; restored: {'yes' if r['restored'] else 'NO'}", highlight=False)
+    for diff in r["restore_check"].get("differences", []):
+        err_console.print(f"  not back to start: {diff}", highlight=False)
+    table("targets", ["target", "measured", "limit", "met"],
+          [[t["target"], _fmt(t["measured"], f" {t['unit']}"), f"{t['limit']:g} {t['unit']}",
+            "n/a" if t["met"] is None else "yes" if t["met"] else "NO"] for t in r["targets"]])
+    console.print(f"report: {r['artifacts']['report']}\ntimeline: {r['artifacts']['timeline']}"
+                  + ("" if r.get("stored") else "\n(not stored in the database)"), highlight=False)
+
+
+def _render_history(h: dict[str, Any]) -> None:
+    if not h["failures"]:
+        console.print("no drills recorded")
+        return
+    table("drill history (max gap of affected flows per run, oldest first)",
+          ["failure", "mode", "runs", "max gap ms per run", "best", "worst", "restored"],
+          [[g["failure"], g["mode"], len(g["runs"]),
+            ", ".join(_fmt(r["max_gap_ms"]) for r in g["runs"]), _fmt(g["best_gap_ms"]),
+            _fmt(g["worst_gap_ms"]), f"{sum(r['restored'] for r in g['runs'])}/{len(g['runs'])}"]
+           for g in h["failures"]])

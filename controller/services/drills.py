@@ -1,0 +1,507 @@
+"""Failover drills in the netns lab: probe, inject, measure, compare, restore (docs/drills.md).
+
+A drill probes every pair of datacentre router loopbacks and every member site to each
+datacentre (UDP, `probes.py`, 5 ms), watches ngk's monitor, injects one failure through the lab
+(`lab_cut` / `lab_fail`), waits for the IGP, compares the forwarding paths (FIB walk) with the
+model's prediction, restores, checks the lab is back where it started, and reports per flow.
+Whatever happens after the injection (an error, Ctrl-C), the failure is restored before return.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from controller.lab.faults import lab_cut, lab_fail, lab_restore
+from controller.lab.state import DEFAULT_LAB, LabError, LabState, require
+from controller.lab.status import converged, routing, vtysh_json
+from controller.lab.system import parallel
+from controller.model.layers import Outage, outage, resolve_element
+from controller.model.load import load_topology
+from controller.model.topology import Topology
+from controller.services import forwarding as fwd
+from controller.services.probes import DEFAULT_INTERVAL, FlowRecord, Member, ProbeSet, flow_stats
+from controller.store import DEFAULT_DB, Store
+
+CUT_KINDS = ("span", "srlg", "link")
+FAIL_KINDS = ("router", "site")
+MODES = ("light", "silent")
+LIGHT_LIMIT_MS = 50.0
+SILENT_LIMIT_MS = 200.0
+POLL_PAUSE_S = 0.1  # between routing polls (each is ~45 vtysh processes)
+SCHEMA = ["""
+CREATE TABLE drills (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL, lab TEXT, failure TEXT,
+                     mode TEXT, restored INTEGER, affected INTEGER, max_gap_ms REAL, lost INTEGER,
+                     paths_matched INTEGER, igp_converged_ms REAL, monitor_event_ms REAL,
+                     report TEXT);
+CREATE INDEX drills_failure ON drills (failure, mode, ts)
+"""]
+
+
+@dataclass
+class DrillOptions:
+    lab: str = DEFAULT_LAB
+    interval: float = DEFAULT_INTERVAL
+    baseline_s: float = 1.0  # probes before the injection
+    hold_s: float = 1.0  # after convergence, before reading paths and before stopping probes
+    timeout_s: float = 60.0  # for convergence after the failure and after the restore
+    monitor: bool = True
+    out_dir: Path | None = None  # default: <db dir>/drills/<time>-<failure>
+    db: Path | None = DEFAULT_DB  # None: do not store
+
+
+class MonitorWatch:
+    """ngk's monitor against the lab, in a thread: SNMP poll cycles back to back (a pause
+    between them) and its trap receiver when the lab's trap port is free. Once armed, the first
+    link-down event on an end of a failed link (or router-down of a failed router) is kept."""
+
+    PAUSE_S = 0.5  # pysnmp is CPU-bound: back-to-back cycles would starve the lab's bfdd
+
+    def __init__(self, state: LabState, topo: Topology, workdir: Path):
+        self.state, self.topo, self.workdir = state, topo, workdir
+        self.watch: tuple[set[tuple[str, str]], set[str]] | None = None
+        self.found: dict[str, Any] | None = None
+        self.notes: list[str] = []
+        self.cycles = 0
+        self.ready, self.stopping = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    def start(self, timeout: float = 20.0) -> None:
+        """Run until the first (baseline) poll cycle is done, so later changes are events."""
+        self.thread.start()
+        if not self.ready.wait(timeout):
+            self.notes.append(f"monitor: first poll cycle not done within {timeout:g} s")
+
+    def arm(self, down: Outage) -> None:
+        ends = {(e.router, e.interface) for i in down.links
+                for e in (self.topo.links[i].a, self.topo.links[i].b)}
+        self.watch = (ends, set(down.routers))
+
+    def stop(self) -> dict[str, Any]:
+        self.stopping.set()
+        self.thread.join(30)
+        out = dict(self.found or {"event_ms": None})
+        if self.found is None:
+            self.notes.append("no monitor event for the failure while it lasted"
+                              + (" (a silent failure keeps interfaces up: SNMP sees nothing)"
+                                 if self.watch and not self.watch[1] else ""))
+        out.update({"cycles": self.cycles, "note": "; ".join(self.notes) or None})
+        return out
+
+    def _check(self, events: list[dict], source: str) -> None:
+        if self.watch is None or self.found is not None:
+            return
+        ends, routers = self.watch
+        for e in events:
+            hit = (e["kind"] in ("link_down", "linkDown") and (e["router"], e["interface"]) in ends
+                   ) or (e["kind"] == "router_down" and e["router"] in routers)
+            if hit:
+                self.found = {"wall": time.time(), "source": source, "kind": e["kind"],
+                              "router": e["router"], "interface": e["interface"]}
+                return
+
+    async def _main(self) -> None:
+        from controller.lab.daemons import TRAP_PORT
+        from controller.lab.network import controller_address
+        from controller.services.monitor import Monitor
+        from controller.southbound.snmp.inventory import load_inventory
+        from controller.southbound.snmp.traps import TrapReceiver
+
+        monitor = receiver = None
+        try:  # the drill goes on without the monitor; the reason is reported
+            targets, _ = load_inventory(Path(self.state.dir) / "inventory")
+            monitor = Monitor(targets, Store(self.workdir / "monitor.db"))
+            receiver = TrapReceiver(targets, lambda t: self._check(monitor.on_trap(t), "trap"),
+                                    str(controller_address(self.topo).ip), TRAP_PORT)
+            try:
+                receiver.start()
+            except OSError as exc:
+                receiver = None
+                self.notes.append(f"trap port {TRAP_PORT} not available ({exc.strerror}): "
+                                  "polls only")
+            while not self.stopping.is_set():
+                report = await monitor.cycle()
+                self.cycles += 1
+                self.ready.set()
+                self._check(report["events"], "poll")
+                await asyncio.sleep(self.PAUSE_S)
+        except Exception as exc:
+            self.notes.append(f"monitor stopped: {exc}")
+        finally:
+            self.ready.set()
+            if receiver:
+                receiver.close()
+            if monitor:
+                monitor.close()
+
+
+def flows(topo: Topology) -> list[tuple[str, str]]:
+    """(src router, dst router): every pair of datacentre routers, then each member site's first
+    router to the first router of every datacentre."""
+    dcs = sorted(topo.datacentres())
+    dc_routers = [r.id for s in dcs for r in sorted(topo.routers_at(s), key=lambda r: r.id)]
+    out = list(combinations(dc_routers, 2))
+    first = {s: min(r.id for r in topo.routers_at(s)) for s in topo.sites if topo.routers_at(s)}
+    out += [(first[m], first[d]) for m in sorted(topo.members()) if m in first for d in dcs
+            if d in first]
+    return out
+
+
+def _ms(t: int, t0: int) -> float:
+    return round((t - t0) / 1e6, 3)
+
+
+def _spf_state(state: LabState, routers: list[str]) -> dict[str, tuple[int, int]]:
+    """Per router: (SPF runs so far, monotonic ns when the last SPF ended)."""
+    def one(router: str) -> tuple[int, int]:
+        t0 = time.monotonic_ns()
+        info = vtysh_json(state.routers[router].netns, "show ip ospf json")[0]
+        at = (t0 + time.monotonic_ns()) // 2
+        runs = sum(a.get("spfExecutedCounter", 0) for a in info.get("areas", {}).values())
+        ended = at - int(info.get("spfLastExecutedMsecs", 0)) * 1_000_000 \
+            + int(info.get("spfLastDurationMsecs", 0)) * 1_000_000
+        return runs, ended
+
+    return dict(zip(routers, parallel(one, routers, workers=4)))
+
+
+class Drill:
+    """One drill on one lab: `run()` does it all and returns the report (docs/drills.md)."""
+
+    def __init__(self, action: str, ref: str, mode: str, opts: DrillOptions):
+        if mode not in MODES:
+            raise LabError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", 2)
+        self.state = require(opts.lab)
+        self.topo = load_topology(self.state.topology)
+        self.element = resolve_element(self.topo, ref)
+        kinds = CUT_KINDS if action == "cut" else FAIL_KINDS
+        if self.element.kind not in kinds:
+            raise LabError(f"{self.element} is a {self.element.kind}: `drill {action}` takes "
+                           f"{' or '.join(kinds)}", 2)
+        if action == "fail":
+            mode = "light"
+        self.action, self.mode, self.opts = action, mode, opts
+        self.down: Outage = outage(self.topo, [self.element])
+        self.flows = flows(self.topo)
+        self.routers = sorted(self.topo.routers)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        base = opts.out_dir or Path(opts.db or DEFAULT_DB).parent / "drills"
+        self.dir = base / f"{stamp}-{self.element.kind}-{self.element.id}-{mode}"
+        self.marks: dict[str, int] = {}
+
+    # --- steps -------------------------------------------------------------------------------
+    def precheck(self) -> list[dict[str, Any]]:
+        if self.state.failures:
+            raise LabError(f"lab {self.opts.lab!r} has active failures "
+                           f"({', '.join(f['element'] for f in self.state.failures)}): run "
+                           f"`ngk lab restore --name {self.opts.lab}` first", 2)
+        rows = routing(self.topo, self.state)
+        if not converged(rows):
+            raise LabError(f"lab {self.opts.lab!r} is not converged: run `ngk lab wait --name "
+                           f"{self.opts.lab}` (or `ngk lab status`) first", 2)
+        return rows
+
+    def observe(self, fib: fwd.Fib) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(s, d): fwd.walk(self.topo, fib, s, d) for s, d in self.flows}
+
+    def stable_paths(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """FIB walks repeated until two in a row agree (at most 5)."""
+        last = self.observe(fwd.lab_fib(self.state, self.routers))
+        for _ in range(4):
+            now = self.observe(fwd.lab_fib(self.state, self.routers))
+            if now == last:
+                break
+            last = now
+        return last
+
+    def wait_converged(self, t0: int) -> int:
+        """Poll until the lab's routing has converged; monotonic ns at the end of that poll."""
+        deadline = time.monotonic() + self.opts.timeout_s
+        while True:
+            self.state = require(self.opts.lab)
+            rows = routing(self.topo, self.state)
+            if converged(rows):
+                return time.monotonic_ns()
+            if time.monotonic() > deadline:
+                raise LabError(f"lab {self.opts.lab!r} did not converge within "
+                               f"{self.opts.timeout_s:g} s after {self.element} "
+                               f"({_ms(time.monotonic_ns(), t0) / 1000:.1f} s)")
+            time.sleep(POLL_PAUSE_S)
+
+    def probe_members(self) -> list[Member]:
+        targets: dict[str, list[str]] = {}
+        for s, d in self.flows:
+            targets.setdefault(s, []).append(str(self.topo.routers[d].loopback.ip))
+            targets.setdefault(d, [])
+        return [Member(self.state.routers[r].netns, str(self.topo.routers[r].loopback.ip),
+                       tuple(t)) for r, t in sorted(targets.items())]
+
+    def inject(self) -> None:
+        if self.action == "cut":
+            lab_cut(str(self.element), self.mode, self.opts.lab)
+        else:
+            lab_fail(str(self.element), self.opts.lab)
+
+    # --- the drill ---------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        base_rows = self.precheck()
+        live = [r for r in self.routers if r not in self.down.routers]
+        before = self.stable_paths()
+        spf_before = _spf_state(self.state, live)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        probes = ProbeSet(self.dir, self.opts.interval)
+        watch = MonitorWatch(self.state, self.topo, self.dir) if self.opts.monitor else None
+        injected = restored = False
+        after: dict = {}
+        check: dict[str, Any] = {}
+        spf_after: dict[str, tuple[int, int]] = {}
+        try:
+            if watch:
+                watch.start()
+            probes.start(self.probe_members())
+            self.marks["probes"] = time.monotonic_ns()
+            time.sleep(self.opts.baseline_s)
+            if watch:
+                watch.arm(self.down)
+            self.marks["inject"] = t0 = time.monotonic_ns()
+            wall0 = time.time()
+            injected = True
+            self.inject()
+            self.marks["injected"] = time.monotonic_ns()
+            self.marks["confirmed"] = self.wait_converged(t0)
+            spf_after = _spf_state(self.state, live)
+            time.sleep(self.opts.hold_s)
+            after = self.stable_paths()
+            self.marks["restore"] = time.monotonic_ns()
+            lab_restore([str(self.element)], self.opts.lab)
+            restored = True
+            self.marks["restored"] = time.monotonic_ns()
+            check = self.back_to_start(base_rows, before)
+            time.sleep(self.opts.hold_s)
+            self.marks["end"] = time.monotonic_ns()
+        finally:
+            if injected and not restored:
+                self.emergency_restore()
+            records = probes.stop()
+            event = watch.stop() if watch else {"event_ms": None,
+                                                "note": "monitor not run (--no-monitor)"}
+        if event.get("wall") is not None:
+            event["event_ms"] = round((event.pop("wall") - wall0) * 1000, 3)
+        self.records = records
+        return self.report(records, before, after, check, event, spf_before, spf_after)
+
+    def emergency_restore(self) -> None:
+        """Restore the failure with Ctrl-C ignored (an interrupted restore would leave it)."""
+        main = threading.current_thread() is threading.main_thread()
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            state = require(self.opts.lab)
+            if any(f["element"] == str(self.element) for f in state.failures):
+                lab_restore([str(self.element)], self.opts.lab)
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, old)
+
+    def back_to_start(self, base_rows: list[dict], before: dict) -> dict[str, Any]:
+        """Wait until adjacencies, BFD sessions, routes and every flow's path equal the start."""
+        deadline = time.monotonic() + self.opts.timeout_s
+        def counts(r: dict) -> tuple[int, int, int]:
+            return r["ospf_neighbors"], r["bfd_up"], r["loopbacks_reached"]
+
+        want = {r["router"]: counts(r) for r in base_rows}
+        while True:
+            self.state = require(self.opts.lab)
+            diffs = [f"{r['router']}: ospf full/bfd up/routes {counts(r)} != {want[r['router']]}"
+                     + ("" if all(r["daemons"].values()) else ", daemons down")
+                     for r in routing(self.topo, self.state)
+                     if counts(r) != want[r["router"]] or not all(r["daemons"].values())]
+            if not diffs:
+                paths = self.stable_paths()
+                diffs = [f"{s} > {d}: path {paths[(s, d)]['paths']} != {before[(s, d)]['paths']}"
+                         for s, d in self.flows
+                         if paths[(s, d)]["paths"] != before[(s, d)]["paths"]]
+            if self.state.failures:
+                diffs.append("failures still active: " + ", ".join(
+                    f["element"] for f in self.state.failures))
+            if not diffs or time.monotonic() > deadline:
+                return {"converged_ms": _ms(time.monotonic_ns(), self.marks["restore"]),
+                        "differences": diffs}
+            time.sleep(0.3)
+
+    # --- the report --------------------------------------------------------------------------
+    def report(self, records: list[FlowRecord], before: dict, after: dict, check: dict,
+               event: dict, spf_before: dict, spf_after: dict) -> dict[str, Any]:
+        m = self.marks
+        t0 = m.get("inject", m.get("probes", 0))
+        end = m.get("end", time.monotonic_ns())
+        restore_at = m.get("restore", end)
+        by_key = {(r.src, r.dst): r for r in records}
+        rows = []
+        for s, d in self.flows:
+            rec = by_key.get((str(self.topo.routers[s].loopback.ip),
+                              str(self.topo.routers[d].loopback.ip)))
+            rows.append(self.flow_row(s, d, rec, before, after, t0, restore_at, end))
+        affected = [f for f in rows if f["affected"]]
+        spf_ends = [ended for r, (runs, ended) in spf_after.items()
+                    if runs > spf_before.get(r, (runs, 0))[0] and ended >= t0]
+        restored = bool(check) and not check.get("differences")
+        out = {
+            "lab": self.opts.lab, "failure": str(self.element), "action": self.action,
+            "mode": self.mode, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "interval_ms": self.opts.interval * 1000,
+            "links_down": sorted(self.down.links), "routers_down": sorted(self.down.routers),
+            "inject_ms": _ms(m["injected"], t0) if "injected" in m else None,
+            "igp_converged_ms": _ms(max(spf_ends), t0) if spf_ends and "confirmed" in m else None,
+            "igp_confirmed_ms": _ms(m["confirmed"], t0) if "confirmed" in m else None,
+            "dataplane_converged_ms": max((f["outage_end_ms"] for f in affected
+                                           if f["outage_end_ms"] is not None and not f["ongoing"]),
+                                          default=None),
+            "monitor_event_ms": event.get("event_ms"),
+            "monitor": event,
+            "restored": restored, "restore_check": check,
+            "flows": rows,
+        }
+        out["targets"] = targets(out, self.topo, self.down)
+        out["artifacts"] = {"dir": str(self.dir), "report": str(self.dir / "report.json"),
+                            "timeline": str(self.dir / "timeline.png")}
+        return out
+
+    def flow_row(self, s: str, d: str, rec: FlowRecord | None, before: dict, after: dict,
+                 t0: int, restore_at: int, end: int) -> dict[str, Any]:
+        pred = fwd.predicted(self.topo, self.down, s, d)
+        obs = after.get((s, d), {"paths": [], "broken": ["not observed (drill aborted)"]})
+        row: dict[str, Any] = {
+            "src": s, "dst": d, "src_address": str(self.topo.routers[s].loopback.ip),
+            "dst_address": str(self.topo.routers[d].loopback.ip),
+            "affected": fwd.uses(self.topo, before[(s, d)]["paths"], self.down),
+            "endpoint_down": s in self.down.routers or d in self.down.routers,
+            "max_gap_ms": None, "outage_ms": None, "outage_end_ms": None, "lost": None, "sent": 0,
+            "ongoing": None, "gap_at_ms": None,
+            "restore_max_gap_ms": None, "restore_lost": None, "baseline_max_gap_ms": None,
+            "predicted_path": fwd.model_path(self.topo, pred[0]) if pred else None,
+            "observed_path": fwd.model_path(self.topo, obs["paths"][0]) if obs["paths"] else None,
+            "predicted_ecmp": pred, "observed_ecmp": obs["paths"], "broken": obs["broken"],
+            "path_matches": pred == obs["paths"],
+        }
+        engine = fwd.engine_path(self.topo, self.down, s, d)
+        row["engine_path"] = engine
+        row["engine_matches"] = (engine is None and not obs["paths"]) or (
+            engine is not None and any(fwd.model_path(self.topo, p)["sites"] == engine["sites"]
+                                       for p in obs["paths"]))
+        if rec is not None:
+            fail = flow_stats(rec, t0, restore_at)
+            row.update({k: fail[k] for k in ("max_gap_ms", "outage_ms", "outage_end_ms", "lost",
+                                             "sent", "ongoing", "gap_at_ms", "sender_max_gap_ms")})
+            back = flow_stats(rec, restore_at, end)
+            row["restore_max_gap_ms"], row["restore_lost"] = back["max_gap_ms"], back["lost"]
+            if "probes" in self.marks:
+                base = flow_stats(rec, self.marks["probes"] + int(0.3e9), t0)
+                row["baseline_max_gap_ms"] = base["max_gap_ms"]
+        return row
+
+
+def targets(report: dict[str, Any], topo: Topology, down: Outage) -> list[dict[str, Any]]:
+    """The issue's four targets with the measured figure; `met` is None when one does not apply
+    to this drill (e.g. the silent-failure bar in a light cut). Interruptions count the affected
+    flows that can recover (not those from or to a failed router)."""
+    rows = report["flows"]
+    affected = [f for f in rows if f["affected"]]
+    rerouted = [f for f in affected if not f["endpoint_down"]]  # can recover at all
+    gap = max((f["max_gap_ms"] for f in rerouted if f["max_gap_ms"] is not None), default=None)
+    outage_ms = max((f["outage_ms"] for f in rerouted if f["outage_ms"] is not None), default=None)
+    noise = max((f["baseline_max_gap_ms"] for f in rows if f["baseline_max_gap_ms"] is not None),
+                default=None)
+    dc = set(topo.datacentres())
+    dc_dc = any(len({topo.routers[e.router].site for e in (lk.a, lk.b)} & dc) == 2
+                and topo.routers[lk.a.router].site != topo.routers[lk.b.router].site
+                for lk in (topo.links[i] for i in down.links))
+    light = report["action"] == "cut" and report["mode"] == "light" and dc_dc
+    silent = report["mode"] == "silent"
+    matched = sum(1 for f in affected if f["path_matches"])
+    unaffected_lost = sum((f["lost"] or 0) + (f["restore_lost"] or 0)
+                          for f in rows if not f["affected"])
+
+    def target(ident: str, text: str, measured: Any, limit: Any, unit: str, applies: bool,
+               ok: bool, **extra: Any) -> dict[str, Any]:
+        return {"id": ident, "target": text, "measured": measured if applies else None,
+                "limit": limit, "unit": unit, "applicable": applies,
+                "met": (ok if measured is not None else False) if applies else None,
+                **(extra if applies else {})}
+
+    gap_extra = {"outage_ms": outage_ms, "baseline_max_gap_ms": noise}
+
+    return [
+        target("light_cut_gap", "loss-of-light cut of a datacentre-to-datacentre span: "
+               "interruption <= 50 ms per affected flow", gap, LIGHT_LIMIT_MS, "ms", light,
+               gap is not None and gap <= LIGHT_LIMIT_MS, **gap_extra),
+        target("silent_gap", "silent failure with BFD 50 ms x 3: interruption <= 200 ms", gap,
+               SILENT_LIMIT_MS, "ms", silent, gap is not None and gap <= SILENT_LIMIT_MS,
+               **gap_extra),
+        target("path_match", "predicted reroute = observed forwarding path for 100 % of "
+               "affected flows", round(100 * matched / len(affected), 1) if affected else None,
+               100.0, "%", bool(affected), matched == len(affected)),
+        target("unaffected_loss", "unaffected flows: zero loss", unaffected_lost, 0, "probes",
+               True, unaffected_lost == 0),
+    ]
+
+
+def run_drill(action: str, ref: str, mode: str = "light",
+              opts: DrillOptions | None = None) -> dict[str, Any]:
+    """Run one drill; write report.json and timeline.png, store the result; the report dict.
+
+    Raises LabError (lab down, not converged, active failures, no convergence) or KeyError
+    (unknown element); the failure is always restored once injected (also on Ctrl-C)."""
+    from controller.analysis.drill_report import render_timeline
+
+    opts = opts or DrillOptions()
+    drill = Drill(action, ref, mode, opts)
+    report = drill.run()
+    render_timeline(report, drill.records, drill.marks["inject"], drill.marks.get("restore"),
+                    report["artifacts"]["timeline"])
+    report["stored"] = store_report(Store(opts.db), report) if opts.db else False
+    Path(report["artifacts"]["report"]).write_text(json.dumps(report, indent=1))
+    return report
+
+
+# --- storage and history --------------------------------------------------------------------
+def store_report(store: Store, report: dict[str, Any]) -> bool:
+    """Record a drill; False (the reason in store.errors) when the store cannot be written."""
+    store.register("drills", SCHEMA)
+    affected = [f for f in report["flows"] if f["affected"]]
+    gap = max((f["max_gap_ms"] for f in affected if f["max_gap_ms"] is not None), default=None)
+    store.add("INSERT INTO drills (ts, lab, failure, mode, restored, affected, max_gap_ms, lost, "
+              "paths_matched, igp_converged_ms, monitor_event_ms, report) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+              [(time.time(), report["lab"], report["failure"], report["mode"],
+                int(report["restored"]), len(affected), gap,
+                sum(f["lost"] or 0 for f in affected), sum(f["path_matches"] for f in affected),
+                report["igp_converged_ms"], report["monitor_event_ms"], json.dumps(report))])
+    return store.flush()
+
+
+def drill_history(store: Store, failure: str | None = None) -> dict[str, Any]:
+    """Runs per failure and mode, oldest first, with the max gap of each (raises sqlite3.Error)."""
+    store.register("drills", SCHEMA)
+    sql = ("SELECT id, ts, failure, mode, restored, affected, max_gap_ms, lost, paths_matched, "
+           "igp_converged_ms, monitor_event_ms FROM drills")
+    rows = store.query(sql + (" WHERE failure = ?" if failure else "") + " ORDER BY ts, id",
+                       (failure,) if failure else ())
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for (ident, ts, fail, mode, restored, affected, gap, lost, matched, igp, mon) in rows:
+        groups.setdefault((fail, mode), []).append({
+            "id": ident, "ts": ts, "restored": bool(restored), "affected": affected,
+            "max_gap_ms": gap, "lost": lost, "paths_matched": matched,
+            "igp_converged_ms": igp, "monitor_event_ms": mon})
+    out = []
+    for (fail, mode), runs in sorted(groups.items()):
+        gaps = [r["max_gap_ms"] for r in runs if r["max_gap_ms"] is not None]
+        out.append({"failure": fail, "mode": mode, "runs": runs,
+                    "best_gap_ms": min(gaps, default=None), "worst_gap_ms": max(gaps, default=None),
+                    "last_gap_ms": runs[-1]["max_gap_ms"]})
+    return {"failures": out}
