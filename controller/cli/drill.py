@@ -38,7 +38,7 @@ def _run(action: str, element: str, mode: str, name: str, db: Path, out: Optiona
             fail("interrupted (a failure already injected was restored)", 130)
         except RuntimeError as exc:  # the prober could not start
             fail(str(exc), 1)
-    emit(report, as_json, _render)
+    emit(report, as_json, render_report)
     if not report["restored"]:
         raise typer.Exit(1)
 
@@ -83,7 +83,8 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value:.1f}{unit}" if isinstance(value, float) else f"{value}{unit}"
 
 
-def _render(r: dict[str, Any]) -> None:
+def render_report(r: dict[str, Any]) -> None:
+    """The drill report as tables for people."""
     rows = [[f["src"], f["dst"], "yes" if f["affected"] else "", _fmt(f["max_gap_ms"]),
              _fmt(f["outage_ms"]), _fmt(f["lost"]), _fmt(f["restore_max_gap_ms"]),
              ">".join(f["observed_path"]["sites"]) if f["observed_path"] else "unreachable",

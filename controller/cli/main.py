@@ -18,6 +18,6 @@ app.add_typer(topology.app, name="topology")
 
 # Each module below exposes register(app) and owns its commands.
 COMMAND_MODULES = ("paths", "failures", "availability", "lab", "deploy",
-                   "compliance", "monitor", "drill", "netconf", "play")
+                   "compliance", "monitor", "drill", "netconf", "play", "demo")
 for name in COMMAND_MODULES:
     importlib.import_module(f"controller.cli.{name}").register(app)
