@@ -26,7 +26,7 @@ from heapq import heappop, heappush
 from itertools import combinations
 from typing import Any, Iterable
 
-from controller.model.layers import FAILURE_KINDS, Element, site_graph
+from controller.model.layers import FAILURE_KINDS, Element, outage, site_graph
 from controller.model.topology import Topology
 
 DEFAULT_KINDS = ("span", "srlg", "site")
@@ -70,7 +70,6 @@ class FailureAnalysis:
             self.adj[iv].append((iu, e))
         self._components()
         self.labels = self._labels(random.Random(seed))
-        self._outage_index()
         self.dcs = [i for i, k in enumerate(self.kind) if k == "datacentre"]
         self.base: dict[tuple[int, int], Path] = {}
         for a, b in combinations(self.dcs, 2):
@@ -121,28 +120,10 @@ class FailureAnalysis:
                 acc[u] ^= acc[w]
         return labels
 
-    def _outage_index(self) -> None:
-        topo = self.topo
-        self.on_span = topo.links_on_span()
-        self.srlg_spans = topo.srlgs()
-        self.router_links: dict[str, list[str]] = {r: [] for r in topo.routers}
-        for link in topo.links.values():
-            self.router_links[link.a.router].append(link.id)
-            self.router_links[link.b.router].append(link.id)
-        self.site_routers: dict[str, list[str]] = {s: [] for s in topo.sites}
-        for r in topo.routers.values():
-            self.site_routers[r.site].append(r.id)
-        node_site = {n.id: n.site for n in topo.optical_nodes.values()}
-        self.site_spans: dict[str, set[str]] = {s: set() for s in topo.sites}
-        for span in topo.spans.values():
-            for end in (span.a, span.b):
-                if node_site[end] is not None:
-                    self.site_spans[node_site[end]].add(span.id)
-
     # --- what fails -----------------------------------------------------------------------
     def elements(self, kinds: Iterable[str]) -> list[Element]:
         """Every element of the given kinds, in kind order then by id."""
-        tables = {"span": self.topo.spans, "srlg": self.srlg_spans, "site": self.topo.sites,
+        tables = {"span": self.topo.spans, "srlg": self.topo.srlgs(), "site": self.topo.sites,
                   "router": self.topo.routers, "link": self.topo.links}
         out = []
         for kind in kinds:
@@ -152,32 +133,13 @@ class FailureAnalysis:
         return out
 
     def effect(self, el: Element) -> Effect:
-        """Same as `outage(topo, [el])`, from precomputed indexes; KeyError if unknown."""
+        """`outage(topo, [el])` as link ids, site-graph edges and nodes (cached); KeyError if
+        unknown."""
         if el in self._effects:
             return self._effects[el]
-        spans: set[str] = set()
-        routers: list[str] = []
-        links: set[str] = set()
-        nodes: set[int] = set()
-        if el.kind == "span":
-            spans.add(self.topo.spans[el.id].id)
-        elif el.kind == "srlg":
-            spans.update(self.srlg_spans[el.id])
-        elif el.kind == "site":
-            routers = self.site_routers[el.id]
-            spans = self.site_spans[el.id]
-            if el.id in self.index:
-                nodes.add(self.index[el.id])
-        elif el.kind == "router":
-            routers = [self.topo.routers[el.id].id]
-        elif el.kind == "link":
-            links.add(self.topo.links[el.id].id)
-        else:
-            raise KeyError(f"unknown failure kind {el.kind!r}")
-        for span in spans:
-            links.update(self.on_span[span])
-        for r in routers:
-            links.update(self.router_links[r])
+        down = outage(self.topo, [el])
+        links = down.links
+        nodes = {self.index[s] for s in down.sites if s in self.index}
         edges = frozenset(self.link_edge[k] for k in links if k in self.link_edge)
         eff = Effect(frozenset(links), edges, frozenset(nodes))
         self._effects[el] = eff

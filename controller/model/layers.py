@@ -115,18 +115,15 @@ def outage(topo: Topology, elements: list[Element] | tuple[Element, ...]) -> Out
     links: set[str] = set()
     routers: set[str] = set()
     sites: set[str] = set()
-    srlgs = None
     for el in elements:
         if el.kind == "span":
             spans.add(el.id)
         elif el.kind == "srlg":
-            srlgs = srlgs or topo.srlgs()
-            spans.update(srlgs[el.id])
+            spans.update(topo.srlgs()[el.id])
         elif el.kind == "site":
             sites.add(el.id)
             routers.update(r.id for r in topo.routers_at(el.id))
-            nodes = {n.id for n in topo.optical_nodes.values() if n.site == el.id}
-            spans.update(s.id for s in topo.spans.values() if s.a in nodes or s.b in nodes)
+            spans.update(topo.site_spans(el.id))
         elif el.kind == "router":
             routers.add(el.id)
         elif el.kind == "link":

@@ -159,7 +159,27 @@ class Topology:
         return tuple(s for s in ends if s is not None)
 
     def routers_at(self, site: str) -> list[Router]:
-        return [r for r in self.routers.values() if r.site == site]
+        return list(self._site_routers.get(site, ()))
+
+    def site_spans(self, site: str) -> tuple[str, ...]:
+        """Spans ending at one of the site's optical nodes (a site failure cuts them)."""
+        return self._site_spans.get(site, ())
+
+    @cached_property
+    def _site_routers(self) -> dict[str, tuple[Router, ...]]:
+        out: dict[str, list[Router]] = {}
+        for r in self.routers.values():
+            out.setdefault(r.site, []).append(r)
+        return {k: tuple(v) for k, v in out.items()}
+
+    @cached_property
+    def _site_spans(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        for span in self.spans.values():
+            for site in {self.optical_nodes[span.a].site, self.optical_nodes[span.b].site}:
+                if site is not None:
+                    out.setdefault(site, []).append(span.id)
+        return {k: tuple(v) for k, v in out.items()}
 
     def datacentres(self) -> list[str]:
         return [s.id for s in self.sites.values() if s.kind == "datacentre"]
