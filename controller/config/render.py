@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from controller.config import management
 from controller.model.source import Diagnostic, InputError
 from controller.model.topology import IpLink, Topology
 
@@ -30,7 +31,9 @@ class Policy:
     hello_s: int = 1
     dead_s: int = 4
     retransmit_s: int = 1
-    spf_throttle_ms: tuple[int, int, int] = (0, 50, 1000)  # delay, initial hold, max hold
+    spf_throttle_ms: tuple[int, int, int] = (0, 10, 1000)  # delay, initial hold, max hold
+    lsa_min_arrival_ms: int = 0  # accept every newer LSA instance (FRR does not pace origination)
+    rib_hold_ms: int = 0  # zebra work-queue: no batching delay before installing routes
     bfd_profile: str = "core"
     bfd_tx_ms: int = 50
     bfd_rx_ms: int = 50
@@ -50,8 +53,13 @@ PLATFORMS: dict[str, dict[str, Any]] = {
         "loopback": "lo",
         "daemons": ("zebra", "ospfd", "bfdd", "staticd"),
         "defaults": Policy(hello_s=10, dead_s=40, retransmit_s=5, spf_throttle_ms=(0, 50, 5000),
-                           bfd_tx_ms=300, bfd_rx_ms=300, bfd_multiplier=3),
+                           lsa_min_arrival_ms=1000, rib_hold_ms=10, bfd_tx_ms=300, bfd_rx_ms=300, bfd_multiplier=3),
     },
+    # production platforms (docs/platforms.md); `context` adds device port names and management
+    "junos": {"template": "junos.conf.j2", "loopback": "lo0", "management_interface": "fxp0",
+              "context": management.context},
+    "eos": {"template": "eos.conf.j2", "loopback": "Loopback0",
+            "management_interface": "Management1", "context": management.context},
 }
 
 _TEXT = re.compile(r"[^0-9]*")
@@ -122,7 +130,7 @@ def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bo
     if router_id not in topo.routers:
         raise KeyError(f"unknown router {router_id!r}")
     router = topo.routers[router_id]
-    return {
+    ctx = {
         "router": router,
         "hostname": router.id,
         "router_id": str(router.loopback.ip),
@@ -133,6 +141,8 @@ def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bo
         "policy": asdict(policy),
         "platform": _platform(router.platform),
     }
+    extra = PLATFORMS[router.platform].get("context")
+    return ctx | extra(topo, router_id) if extra else ctx
 
 
 def render_template(name: str, ctx: dict[str, Any]) -> str:

@@ -5,22 +5,14 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
+from controller.config.management import redact
+
 DEFAULT_AUDIT_LOG = Path("/var/lib/ngk/audit.log")
-SECRET = re.compile(
-    r"(?i)\b(password|secret|authentication-key|message-digest-key \d+ md5|community"
-    r"|(?:area|domain)-password(?: clear| md5)?|auth(?:-key)?|priv)(\s+)(\S+)")
-
-
-def redact(text: str) -> str:
-    """Replace the value after every secret-bearing keyword with <removed>."""
-    return SECRET.sub(lambda m: f"{m[1]}{m[2]}<removed>", text)
-
 
 def who() -> str:
     """The human behind the change (sudo's caller if any) and the controller host."""

@@ -21,7 +21,8 @@ from nornir.core.task import Task
 
 from controller.config.render import render_config
 from controller.model.topology import Topology
-from controller.services.audit import AuditLog, redact
+from controller.config.management import redact
+from controller.services.audit import AuditLog
 from controller.services.verify import Problem, run_each, verify
 
 POLICIES = ("atomic", "per-device")

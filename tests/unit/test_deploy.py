@@ -15,7 +15,8 @@ from controller.model.load import load_topology
 from controller.model.layers import ip_graph
 from controller.services import backup as backup_service
 from controller.services import deploy as deploy_service
-from controller.services.audit import AuditLog, redact
+from controller.config.management import redact
+from controller.services.audit import AuditLog
 from controller.services.verify import Observed, Problem, VerifyResult, evaluate
 
 TOPO = load_topology()
@@ -239,7 +240,7 @@ def test_missing_loopback_route() -> None:
                                   "+ neighbor 10.0.0.1 password s3cr3t",
                                   "snmp community s3cr3t"])
 def test_redact(line: str) -> None:
-    assert "s3cr3t" not in redact(line) and "<removed>" in redact(line)
+    assert "s3cr3t" not in redact(line) and "<redacted>" in redact(line)
 
 
 def test_backup_commits_once_per_run_naming_changes(tmp_path: Path,
