@@ -118,9 +118,17 @@ class _Run:
 
     def __init__(self, nr: Nornir, report: DeployReport, audit: AuditLog | None,
                  progress: Progress) -> None:
-        self.nr, self.report, self.audit, self.progress = nr, report, audit, progress
+        self.nr, self.report, self.audit, self._progress = nr, report, audit, progress
         self.by_name = {r.router: r for r in report.routers}
         self.id = uuid.uuid4().hex[:12]
+
+    def progress(self, router: str, message: str) -> None:
+        """Tell the caller; a failing display must never stop a deploy between commit and
+        confirm."""
+        try:
+            self._progress(router, message)
+        except Exception:  # noqa: BLE001 - the display is not worth a half-finished deploy
+            pass
 
     def phase(self, name: str, names: set[str], fn: Callable[..., Any], status: str | None,
               **kwargs: Any) -> tuple[dict[str, Any], dict[str, str]]:
