@@ -1,0 +1,151 @@
+"""Detection latency of a lab link cut: time from the cut to the monitor's event by trap (a
+monitor that only receives the lab's v2c traps) and by poll (a monitor that only polls, every
+--interval seconds). Targets: <= 1 s with traps, <= one interval without.
+
+Also printed: the agent's own lag (net-snmp answers ifOperStatus from its ifTable cache), seen
+as the time from the cut to the first of the two events; neither manager can beat it.
+
+The script brings up its own lab (`bdet`, management subnet 172.31.233.0/24) unless --lab names
+one that is up; it takes its own lab down after.
+
+Run as root: python benchmarks/bench_detection.py [--lab NAME] [--cuts N] [--interval S]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from controller.lab.daemons import TRAP_PORT
+from controller.lab.down import lab_down
+from controller.lab.faults import lab_cut, lab_restore
+from controller.lab.state import LabState
+from controller.lab.status import lab_wait
+from controller.lab.up import lab_up
+from controller.model.layers import outage, resolve_element
+from controller.model.load import REFERENCE_TOPOLOGY, load_topology
+from controller.services.impact import ImpactMapper
+from controller.services.monitor import Monitor
+from controller.southbound.snmp.inventory import load_inventory
+from controller.southbound.snmp.traps import TrapReceiver
+from controller.store import Store
+
+LAB, SUBNET, SPAN, TRAP_TARGET_S = "bdet", "172.31.233", "osl-ham-rail", 1.0
+
+
+async def measure(name: str, cuts: int, interval: float, db_dir: Path) -> list[dict]:
+    """Per cut: seconds from the cut to the first link-down event by trap and by poll, and the
+    same for the restore (link-up)."""
+    state = LabState.load(name)
+    topo = load_topology(state.topology)
+    targets, problems = load_inventory(Path(state.dir) / "inventory")
+    if problems or not targets:
+        raise SystemExit(f"unusable inventory: {[str(p) for p in problems]}")
+    ends = {(e.router, e.interface) for lid in outage(topo, [resolve_element(topo, SPAN)]).links
+            for e in (topo.links[lid].a, topo.links[lid].b)}
+    impact = ImpactMapper(topo)
+    poller = Monitor(targets, Store(db_dir / "poll.db"), impact)
+    trapped = Monitor(targets, Store(db_dir / "trap.db"), impact)
+    events: list[dict] = []
+    receiver = TrapReceiver(targets, lambda t: events.extend(trapped.on_trap(t)),
+                            str(next(topo.mgmt_subnet.hosts())), TRAP_PORT)
+    await trapped.cycle()
+    receiver.start()
+    stop = asyncio.Event()
+
+    async def polling() -> None:
+        while not stop.is_set():
+            began = time.monotonic()
+            events.extend((await poller.cycle())["events"])
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
+
+    def first(kind: str, after: float) -> float | None:
+        times = [e["ts"] for e in events if e["kind"] == kind and e["ts"] >= after
+                 and (e["router"], e["interface"]) in ends]
+        return min(times) - after if times else None
+
+    async def settle(kinds: tuple[str, str], after: float, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(
+                ends <= {(e["router"], e["interface"]) for e in events
+                         if e["kind"] == k and e["ts"] >= after} for k in kinds):
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(polling())
+    out = []
+    try:
+        await asyncio.sleep(2 * interval)
+        for _ in range(cuts):
+            cut = time.time()
+            await asyncio.to_thread(lab_cut, SPAN, "light", name)
+            await settle(("linkDown", "link_down"), cut)
+            restore = time.time()
+            await asyncio.to_thread(lab_restore, [], name)
+            await settle(("linkUp", "link_up"), restore)
+            out.append({"down_trap": first("linkDown", cut), "down_poll": first("link_down", cut),
+                        "up_trap": first("linkUp", restore), "up_poll": first("link_up", restore)})
+            await asyncio.sleep(interval)
+    finally:
+        await asyncio.to_thread(lab_restore, [], name)
+        stop.set()
+        await task
+        receiver.close()
+        poller.close()
+        trapped.close()
+    return out
+
+
+def summary(label: str, values: list[float | None], target: float) -> str:
+    got = [v for v in values if v is not None]
+    if not got:
+        return f"{label}: never seen (target {target:.1f} s)"
+    met = sum(v <= target for v in got)
+    return (f"{label}: median {statistics.median(got):.2f} s, min {min(got):.2f}, max "
+            f"{max(got):.2f}, missed {len(values) - len(got)}; <= {target:.1f} s in {met}/"
+            f"{len(values)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lab", help="use this running lab instead of bringing up `bdet`")
+    ap.add_argument("--cuts", type=int, default=5)
+    ap.add_argument("--interval", type=float, default=1.0, help="poll interval, seconds")
+    args = ap.parse_args()
+    name = args.lab or LAB
+    if args.lab is None:
+        doc = yaml.safe_load(REFERENCE_TOPOLOGY.read_text())
+        doc["addressing"]["mgmt"] = f"{SUBNET}.0/24"
+        for router in doc["routers"]:
+            router.pop("mgmt", None)
+        lab_down(name)
+        with tempfile.TemporaryDirectory() as tmp:  # the lab keeps its own copy
+            path = Path(tmp) / "ref.yaml"
+            path.write_text(yaml.safe_dump(doc, sort_keys=False))
+            lab_up(path, name)
+    try:
+        lab_wait(name, timeout=120)
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = asyncio.run(measure(name, args.cuts, args.interval, Path(tmp)))
+    finally:
+        if args.lab is None:
+            lab_down(name)
+    print(f"lab {name}: {args.cuts} light cuts of {SPAN}, poll interval {args.interval} s")
+    for key, label, target in (("down_trap", "cut -> linkDown trap event", TRAP_TARGET_S),
+                               ("down_poll", "cut -> link_down poll event", args.interval),
+                               ("up_trap", "restore -> linkUp trap event", TRAP_TARGET_S),
+                               ("up_poll", "restore -> link_up poll event", args.interval)):
+        print("  " + summary(label, [r[key] for r in runs], target))
+    firsts = [min(v for v in (r["down_trap"], r["down_poll"]) if v is not None) for r in runs
+              if r["down_trap"] is not None or r["down_poll"] is not None]
+    if firsts:
+        print(f"  agent lag bound (cut -> first event of either kind): median "
+              f"{statistics.median(firsts):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
