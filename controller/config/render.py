@@ -53,7 +53,8 @@ PLATFORMS: dict[str, dict[str, Any]] = {
         "loopback": "lo",
         "daemons": ("zebra", "ospfd", "bfdd", "staticd"),
         "defaults": Policy(hello_s=10, dead_s=40, retransmit_s=5, spf_throttle_ms=(0, 50, 5000),
-                           lsa_min_arrival_ms=1000, rib_hold_ms=10, bfd_tx_ms=300, bfd_rx_ms=300, bfd_multiplier=3),
+                           lsa_min_arrival_ms=1000, rib_hold_ms=10, bfd_tx_ms=300, bfd_rx_ms=300,
+                           bfd_multiplier=3),
     },
     # production platforms (docs/platforms.md); `context` adds device port names and management
     "junos": {"template": "junos.conf.j2", "loopback": "lo0", "management_interface": "fxp0",

@@ -44,7 +44,7 @@ def test_full_config_is_what_frr_prints(router):
 def test_bare_day0_is_what_frr_prints():
     bare = render_config(TOPO, "amk-ce1", routing=False)
     assert bare == (GOLDEN / "amk-ce1.bare.conf").read_text()
-    assert "ospf" not in bare and "bfd" not in bare
+    assert "ospf" not in bare and "bfd" not in bare and "work-queue" not in bare
 
 
 def test_values_equal_to_frr_defaults_are_left_out():
@@ -52,7 +52,8 @@ def test_values_equal_to_frr_defaults_are_left_out():
     text = render_config(TOPO, "osl-cr1", policy=defaults)
     assert text == (GOLDEN / "osl-cr1.frr-defaults.conf").read_text()
     for word in ("hello-interval", "dead-interval", "retransmit-interval", "timers throttle",
-                 "transmit-interval", "receive-interval", "detect-multiplier"):
+                 "min-arrival", "work-queue", "transmit-interval", "receive-interval",
+                 "detect-multiplier"):
         assert word not in text
     slow = render_config(TOPO, "osl-cr1", policy=dataclasses.replace(POLICY, bfd_multiplier=5))
     assert blocks(slow)["bfd"] == ["profile core", "detect-multiplier 5", "transmit-interval 50",
@@ -101,7 +102,10 @@ def test_every_router_carries_its_links(router):
             assert line in lines, (name, line)
     assert got["interface lo"] == [f"ip address {r.loopback}", "ip ospf area 0", "ip ospf passive"]
     assert got["router ospf"][0] == f"ospf router-id {r.loopback.ip}"
-    assert "timers throttle spf 0 50 1000" in got["router ospf"]
+    # fast failover (docs/lab.md "Failover tuning"): short SPF hold, every newer LSA accepted,
+    # routes installed without zebra's batching delay
+    assert got["router ospf"][1:3] == ["timers throttle spf 0 10 1000", "timers lsa min-arrival 0"]
+    assert "zebra work-queue 0" in got
     assert got["bfd"][:3] == ["profile core", "transmit-interval 50", "receive-interval 50"]
     assert f"hostname {router}" in text.splitlines()
     names = [h.split()[1] for h in got if h.startswith("interface ")]
