@@ -14,7 +14,7 @@ from typing import Any
 
 from controller.lab import daemons
 from controller.lab.state import CUT_TABLE, DEFAULT_LAB, LabError, LabState, locked, require
-from controller.lab.system import ip_batch, run
+from controller.lab.system import ip_batch, parallel, run
 from controller.model.layers import Element, Outage, outage, resolve_element
 from controller.model.load import load_topology
 from controller.model.topology import Topology
@@ -109,8 +109,8 @@ def apply(topo: Topology, state: LabState) -> None:
         for link_id in sorted(links):
             for end in _ends(topo, state, link_id):
                 per_ns.setdefault(end[0], []).append(f"link set {end[1]} {verb}")
-    for netns, cmds in per_ns.items():
-        ip_batch(cmds, netns=netns)
+    # all namespaces at once: a fibre cut takes every wavelength on it down together
+    parallel(lambda item: ip_batch(item[1], netns=item[0]), list(per_ns.items()))
     touched = {ns for lid in silent ^ was_silent for ns, _ in _ends(topo, state, lid)}
     for netns in sorted(touched):
         _silent_table(state, netns, sorted(i for lid in silent for ns, i in _ends(topo, state, lid)
