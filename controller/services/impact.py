@@ -23,6 +23,11 @@ class ImpactMapper:
         self.analysis = FailureAnalysis(topo)
         self.by_endpoint = {(end.router, end.interface): link.id for link in topo.links.values()
                             for end in (link.a, link.b)}
+        self.by_neighbor = {(end.router, str(far.address.ip)): (end.interface, link.id)
+                            for link in topo.links.values()
+                            for end, far in ((link.a, link.b), (link.b, link.a))}
+        self.by_address = {(end.router, str(end.address.ip)): end.interface
+                           for link in topo.links.values() for end in (link.a, link.b)}
         self.pairs = list(combinations(sorted(topo.datacentres()), 2))
         full = site_graph(topo)
         self.before = {p: best_path(topo, full, *p, metric="igp") for p in self.pairs}
@@ -30,6 +35,15 @@ class ImpactMapper:
     def maps(self, router: str, interface: str = "") -> bool:
         """Whether a router (interface "") or router interface is part of the topology."""
         return (router, interface) in self.by_endpoint if interface else router in self.topo.routers
+
+    def neighbor(self, router: str, address: str) -> tuple[str, str] | None:
+        """(router's interface, IP link) of the link on which `address` is the far end's address
+        (an OSPF neighbour seen by `router`), or None when no IP link of the router has it."""
+        return self.by_neighbor.get((router, address))
+
+    def interface(self, router: str, address: str) -> str | None:
+        """The router's interface with this IP link address."""
+        return self.by_address.get((router, address))
 
     def elements(self, routers_down: set[str], interfaces_down: set[tuple[str, str]]) -> list[Element]:
         """Topology elements for down routers and down (router, interface) pairs; the rest of

@@ -17,7 +17,7 @@ from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
 from controller.southbound.snmp.client import Clients
 from controller.southbound.snmp.inventory import Target
-from controller.southbound.snmp.oids import OPER_STATUS
+from controller.southbound.snmp.oids import IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS
 from controller.southbound.snmp.poller import DevicePoll, Interface, poll_all
 from controller.southbound.snmp.traps import Trap
 from controller.store import Store
@@ -39,7 +39,8 @@ CREATE INDEX events_ts ON events (ts)
 """]
 TICKS_PER_S = 100
 WRAP_TICKS = 1 << 32
-DOWN_KINDS = {"router_down", "router_up", "link_down", "link_up", "linkDown", "linkUp"}
+DOWN_KINDS = {"router_down", "router_up", "link_down", "link_up", "linkDown", "linkUp",
+              "ospf_neighbor_down", "ospf_neighbor_up"}
 
 
 def rebooted(prev_ticks: int, prev_ts: float, ticks: int, ts: float) -> bool:
@@ -84,6 +85,8 @@ class RouterState:
     interfaces: dict[int, Interface] = field(default_factory=dict)
     if_ts: float | None = None
     oper: dict[str, str] = field(default_factory=dict)
+    oper_ts: dict[str, float] = field(default_factory=dict)  # when `oper` last changed
+    adjacency: dict[str, tuple[str, float]] = field(default_factory=dict)  # "full"/"down", since
     rates: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     duration: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
@@ -205,7 +208,7 @@ class Monitor:
                 if before is not None or (state == "down" and ifc.admin == 1):
                     self._event(events, ts, f"link_{state}", r, ifc.name, oper=status,
                                 admin=OPER_STATUS.get(ifc.admin or 0, ifc.admin))
-                st.oper[ifc.name] = state
+                st.oper[ifc.name], st.oper_ts[ifc.name] = state, ts
         self.store.add("INSERT INTO if_samples VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
         st.interfaces, st.if_ts = poll.interfaces, ts
 
@@ -221,20 +224,61 @@ class Monitor:
             state = "down" if trap.kind == "linkDown" else "up"
             if st.oper.get(interface) != state:
                 self._change(trap.received, router, interface, state, trap.kind, "trap")
-                st.oper[interface] = state
-        self._event(events, trap.received, trap.kind, router, interface, "trap",
+                st.oper[interface], st.oper_ts[interface] = state, trap.received
+        kind, detail = trap.kind, {}
+        if trap.kind == "ospfNbrStateChange" and st and self.impact and trap.nbr_address:
+            kind, interface, detail = self._adjacency(self.impact, st, router, trap)
+        elif trap.kind == "ospfIfStateChange" and trap.ospf_if_state is not None:
+            interface = (self.impact.interface(router, trap.ospf_if_address or "")
+                         if self.impact else None) or ""
+            detail = {"if_address": trap.ospf_if_address,
+                      "state": IF_STATE.get(trap.ospf_if_state, str(trap.ospf_if_state))}
+        self._event(events, trap.received, kind, router, interface, "trap", **detail,
                     source_address=trap.source, if_index=trap.if_index, varbinds=trap.varbinds)
         self._finish(events)
         return events
+
+    @staticmethod
+    def _adjacency(impact: ImpactMapper, st: RouterState, router: str, trap: Trap
+                   ) -> tuple[str, str, dict[str, Any]]:
+        """(event kind, interface, detail) of an ospfNbrStateChange. On one of the router's IP
+        links, leaving full is `ospf_neighbor_down` and coming back to full `ospf_neighbor_up`;
+        the rest (unknown neighbours, other transitions) keeps the trap's kind."""
+        state, address = trap.nbr_state, trap.nbr_address or ""
+        detail: dict[str, Any] = {
+            "neighbor_address": address, "neighbor_router_id": trap.nbr_router_id,
+            "ospf_router_id": trap.ospf_router_id,
+            "state": NBR_STATE.get(state, str(state)) if state is not None else None}
+        link = impact.neighbor(router, address)
+        if link is None or state is None:
+            return trap.kind, "", detail
+        interface, detail["link"] = link
+        now = "full" if state == NBR_FULL else "down"
+        before = st.adjacency.get(interface, (None, 0.0))[0]
+        st.adjacency[interface] = (now, trap.received)
+        if now == before or (before is None and now == "full"):
+            return trap.kind, interface, detail
+        return f"ospf_neighbor_{'up' if now == 'full' else 'down'}", interface, detail
+
+    def _down_interfaces(self) -> set[tuple[str, str]]:
+        """(router, interface) pairs down for impact purposes: ifOperStatus down, unless an OSPF
+        adjacency over the interface reached full since (the agent's ifTable cache lags), or the
+        adjacency over it is down."""
+        out = set()
+        for r, s in self.state.items():
+            for name in set(s.oper) | set(s.adjacency):
+                adj, adj_ts = s.adjacency.get(name, (None, 0.0))
+                if adj == "down" or (s.oper.get(name) == "down" and not (
+                        adj == "full" and adj_ts > s.oper_ts.get(name, 0.0))):
+                    out.add((r, name))
+        return out
 
     def _finish(self, events: list[dict]) -> None:
         """Impact for down/up events, then store, flush and alert."""
         received = {id(e): e["detail"].pop("received", e["ts"]) for e in events}
         if self.impact and any(e["kind"] in DOWN_KINDS for e in events):
             routers = {r for r, s in self.state.items() if s.reachable is False}
-            ifaces = {(r, name) for r, s in self.state.items() for name, v in s.oper.items()
-                      if v == "down"}
-            impact = self.impact.assess(self.impact.elements(routers, ifaces))
+            impact = self.impact.assess(self.impact.elements(routers, self._down_interfaces()))
             for e in events:
                 if e["kind"] in DOWN_KINDS and self.impact.maps(e["router"], e["interface"]):
                     e["detail"]["impact"] = impact

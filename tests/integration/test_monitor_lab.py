@@ -1,7 +1,8 @@
 """The SNMP monitor against the live netns lab: one `ngk monitor --once --json` cycle agrees with
 the kernel and the agents' processes; a light cut of a span is seen by trap and by poll with the
-right links, spans, SRLGs and datacentre reroutes; the restore closes it; and `ngk uptime` over
-the window reports the downtime that happened. The lab is restored even when a test fails."""
+right links, spans, SRLGs and datacentre reroutes — by trap both as net-snmp's linkDown and as
+FRR ospfd's ospfNbrStateChange (`ospf_neighbor_down`, latency printed); the restore closes it;
+and `ngk uptime` over the window reports the downtime that happened. The lab is restored even when a test fails."""
 from __future__ import annotations
 
 import asyncio
@@ -138,6 +139,7 @@ async def cut_and_restore(lab, tmp_path: Path, links: list[str]) -> CutRun:
         run.cut_at = time.time()  # the kernel change happens after this, within ~0.2 s
         await asyncio.to_thread(lab_cut, SPAN, "light", lab.name)
         await wait_for(lambda: want <= seen(run.trap_events, "linkDown")
+                       and want <= seen(run.trap_events, "ospf_neighbor_down")
                        and want <= seen(run.poll_events, "link_down"), DETECT_TIMEOUT_S)
         await asyncio.sleep(max(0.0, run.cut_at + HOLD_S - time.time()))
     finally:
@@ -145,6 +147,7 @@ async def cut_and_restore(lab, tmp_path: Path, links: list[str]) -> CutRun:
         await asyncio.to_thread(lab_restore, [], lab.name)
     try:
         await wait_for(lambda: want <= seen(run.trap_events, "linkUp")
+                       and want <= seen(run.trap_events, "ospf_neighbor_up")
                        and want <= seen(run.poll_events, "link_up"), DETECT_TIMEOUT_S)
         await asyncio.sleep(2 * INTERVAL_S)
         run.until = time.time()
@@ -190,7 +193,9 @@ def check_impact(topo: Topology, impact: dict, links: set[str]) -> None:
 
 
 def check_events(topo: Topology, events: list[dict], down: str, up: str, source: str,
-                 links: set[str]) -> None:
+                 links: set[str], closers: tuple[str, ...] = ()) -> None:
+    """`down`/`up` events name every end of `links` with the impact; the last of the `up` (and
+    `closers`) events closes the outage."""
     by_end = {(e.router, e.interface): lk.id for lk in topo.links.values() for e in (lk.a, lk.b)}
     downs = [e for e in events if e["kind"] == down and (e["router"], e["interface"]) in by_end]
     ups = [e for e in events if e["kind"] == up and (e["router"], e["interface"]) in by_end]
@@ -203,17 +208,38 @@ def check_events(topo: Topology, events: list[dict], down: str, up: str, source:
     complete = [e for e in downs if set(e["detail"]["impact"]["links_down"]) == links]
     assert complete, "no event carries the impact of the whole cut"
     check_impact(topo, complete[0]["detail"]["impact"], links)
-    last_up = max(ups, key=lambda e: e["ts"])
+    last_up = max((e for e in events if e["kind"] in (up, *closers)
+                   and (e["router"], e["interface"]) in by_end), key=lambda e: e["ts"])
     assert last_up["detail"]["impact"]["elements"] == [], last_up  # the event is closed
     assert min(e["ts"] for e in ups) > max(e["ts"] for e in downs)
 
 
-def test_cut_seen_by_trap_and_poll_and_uptime(lab_exclusive, tmp_path) -> None:
+def check_ospf(topo: Topology, run: CutRun, links: set[str]) -> dict[str, float]:
+    """ospf_neighbor_down/up name the router's end and its link (by the far end's /31 address);
+    returns seconds from the cut to the first ospf_neighbor_down per link."""
+    by_end = {(e.router, e.interface): lk.id for lk in topo.links.values() for e in (lk.a, lk.b)}
+    ospf = [e for e in run.trap_events if e["kind"] in ("ospf_neighbor_down", "ospf_neighbor_up")]
+    for e in ospf:
+        assert e["detail"]["link"] == by_end[(e["router"], e["interface"])], e
+        lk = topo.links[e["detail"]["link"]]
+        far = lk.b if (lk.a.router, lk.a.interface) == (e["router"], e["interface"]) else lk.a
+        assert e["detail"]["neighbor_address"] == str(far.address.ip), e
+    check_events(topo, run.trap_events, "ospf_neighbor_down", "ospf_neighbor_up", "trap", links,
+                 ("linkUp",))
+    return {lid: min(e["ts"] for e in ospf if e["kind"] == "ospf_neighbor_down"
+                     and e["detail"]["link"] == lid) - run.cut_at for lid in sorted(links)}
+
+
+def test_cut_seen_by_trap_and_poll_and_uptime(lab_exclusive, tmp_path, record_property) -> None:
     lab = lab_exclusive
     links = sorted(outage(lab.topo, [resolve_element(lab.topo, SPAN)]).links)
     assert set(links) == {"osl-ham-2", "osl-trd-2"}
     run = asyncio.run(cut_and_restore(lab, tmp_path, links))
-    check_events(lab.topo, run.trap_events, "linkDown", "linkUp", "trap", set(links))
+    check_events(lab.topo, run.trap_events, "linkDown", "linkUp", "trap", set(links),
+                 ("ospf_neighbor_up",))
+    latency = check_ospf(lab.topo, run, set(links))
+    record_property("ospf_neighbor_down_after_cut_s", latency)
+    print(f"cut -> ospf_neighbor_down: {', '.join(f'{k} {v:.3f} s' for k, v in latency.items())}")
     check_events(lab.topo, run.poll_events, "link_down", "link_up", "poll", set(links))
 
     report = cli_run("uptime", "--since", repr(run.since), "--until", repr(run.until),

@@ -38,4 +38,23 @@ TRAPS: dict[Oid, str] = {
     oid("1.3.6.1.6.3.1.1.5.2"): "warmStart",
     oid("1.3.6.1.6.3.1.1.5.3"): "linkDown",
     oid("1.3.6.1.6.3.1.1.5.4"): "linkUp",
+    oid("1.3.6.1.2.1.14.16.2.2"): "ospfNbrStateChange",
+    oid("1.3.6.1.2.1.14.16.2.16"): "ospfIfStateChange",
 }
+
+# OSPF-MIB (RFC 4750) objects the OSPF-TRAP-MIB notifications carry. Table columns are indexed by
+# an IPv4 address and an address-less index (ospfNbrTable: ospfNbrIpAddr.ospfNbrAddressLessIndex;
+# ospfIfTable: ospfIfIpAddress.ospfAddressLessIf).
+OSPF_ROUTER_ID = oid("1.3.6.1.2.1.14.1.1")
+OSPF_IF_IP_ADDRESS = oid("1.3.6.1.2.1.14.7.1.1")
+OSPF_ADDRESS_LESS_IF = oid("1.3.6.1.2.1.14.7.1.2")
+OSPF_IF_STATE = oid("1.3.6.1.2.1.14.7.1.12")
+OSPF_NBR_IP_ADDR = oid("1.3.6.1.2.1.14.10.1.1")
+OSPF_NBR_ADDRESS_LESS_INDEX = oid("1.3.6.1.2.1.14.10.1.2")
+OSPF_NBR_RTR_ID = oid("1.3.6.1.2.1.14.10.1.3")
+OSPF_NBR_STATE = oid("1.3.6.1.2.1.14.10.1.6")
+NBR_FULL = 8
+NBR_STATE = {1: "down", 2: "attempt", 3: "init", 4: "twoWay", 5: "exchangeStart", 6: "exchange",
+             7: "loading", 8: "full"}
+IF_STATE = {1: "down", 2: "loopback", 3: "waiting", 4: "pointToPoint", 5: "designatedRouter",
+            6: "backupDesignatedRouter", 7: "otherDesignatedRouter"}

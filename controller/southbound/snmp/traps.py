@@ -1,4 +1,5 @@
-"""Trap receiver: coldStart, warmStart, linkDown, linkUp over SNMPv2c and v3 (pysnmp's
+"""Trap receiver: coldStart, warmStart, linkDown, linkUp and the OSPF-TRAP-MIB (RFC 4750)
+ospfNbrStateChange and ospfIfStateChange over SNMPv2c and v3 (pysnmp's
 notification receiver on one UDP port). Each notification becomes a `Trap` for a callback.
 
 The sending router is found by its v3 engine ID, else by source address (the inventory's
@@ -16,19 +17,55 @@ from typing import Any
 from controller.southbound.snmp.client import plain_value
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (
-    IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, SNMP_TRAP_OID, TRAPS, dotted)
+    IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, OSPF_IF_IP_ADDRESS, OSPF_IF_STATE,
+    OSPF_NBR_IP_ADDR, OSPF_NBR_RTR_ID, OSPF_NBR_STATE, OSPF_ROUTER_ID, SNMP_TRAP_OID, TRAPS, Oid,
+    dotted)
 
 
 @dataclass(slots=True)
 class Trap:
-    kind: str  # coldStart | warmStart | linkDown | linkUp | the dotted OID of another trap
+    kind: str  # a name in oids.TRAPS or the dotted OID of another trap
     router: str | None  # None: sender not in the inventory
     source: str
     received: float  # time.time() when the receiver got it
     if_index: int | None = None
     oper: int | None = None
     admin: int | None = None
+    ospf_router_id: str | None = None  # the sender's OSPF router ID
+    nbr_address: str | None = None  # ospfNbrIpAddr: the neighbour's interface address
+    nbr_router_id: str | None = None
+    nbr_state: int | None = None  # ospfNbrState, oids.NBR_STATE
+    ospf_if_address: str | None = None  # ospfIfIpAddress: the sender's own interface address
+    ospf_if_state: int | None = None  # ospfIfState, oids.IF_STATE
     varbinds: dict[str, Any] = field(default_factory=dict)
+
+
+def _index_address(name: Oid) -> str | None:
+    """The IPv4 address in an ospfNbrTable/ospfIfTable instance (column.a.b.c.d.addressLess)."""
+    index = name[len(OSPF_NBR_IP_ADDR):]
+    return ".".join(map(str, index[:4])) if len(index) == 5 else None
+
+
+def _ospf(trap: Trap, name: Oid, value: Any) -> None:
+    """Fill the OSPF fields from one var-bind; an address column's value wins over the address
+    in any instance index."""
+    column, text = name[:len(OSPF_NBR_IP_ADDR)], value if isinstance(value, str) else None
+    if name[:-1] == OSPF_ROUTER_ID:
+        trap.ospf_router_id = text
+    elif column == OSPF_NBR_RTR_ID:
+        trap.nbr_router_id = text
+    elif column in (OSPF_NBR_IP_ADDR, OSPF_NBR_STATE):
+        if column == OSPF_NBR_IP_ADDR and text:
+            trap.nbr_address = text
+        elif column == OSPF_NBR_STATE and isinstance(value, int):
+            trap.nbr_state = value
+        trap.nbr_address = trap.nbr_address or _index_address(name)
+    elif column in (OSPF_IF_IP_ADDRESS, OSPF_IF_STATE):
+        if column == OSPF_IF_IP_ADDRESS and text:
+            trap.ospf_if_address = text
+        elif column == OSPF_IF_STATE and isinstance(value, int):
+            trap.ospf_if_state = value
+        trap.ospf_if_address = trap.ospf_if_address or _index_address(name)
 
 
 def parse(varbinds: list[tuple[tuple[int, ...], Any]], router: str | None, source: str,
@@ -44,6 +81,8 @@ def parse(varbinds: list[tuple[tuple[int, ...], Any]], router: str | None, sourc
                 trap.oper = value
             elif oid[:-1] == IF_ADMIN_STATUS:
                 trap.admin = value
+        else:
+            _ospf(trap, oid, value)
         trap.varbinds[dotted(oid)] = value if not isinstance(value, bytes) else value.decode(
             errors="replace")
     return trap
