@@ -38,6 +38,8 @@ DETECT_TIMEOUT_S = 15.0
 # net-snmp answers ifOperStatus from its ifTable cache: measured here up to ~2.5 s behind the
 # kernel after a restore (0.3-1.3 s after a cut). No SNMP manager can see a change earlier.
 AGENT_LAG_S = 3.0
+# a poll cycle may start late when the 2 cores are busy (seen: 1 s late with a benchmark running)
+LOAD_SLACK_S = 2.0
 
 
 def inventory(lab) -> Path:
@@ -252,9 +254,9 @@ def test_cut_seen_by_trap_and_poll_and_uptime(lab_exclusive, tmp_path, record_pr
         (start, end), = x["down_intervals"]
         # each edge is recorded by the first poll after the agent shows it: within one
         # interval of the change plus the agent's own lag, never before it
-        assert run.cut_at <= start <= run.cut_at + INTERVAL_S + AGENT_LAG_S, x
-        assert run.restored_at <= end <= run.restored_at + INTERVAL_S + AGENT_LAG_S, x
-        assert abs(x["downtime_s"] - actual) <= INTERVAL_S + AGENT_LAG_S, (x, actual)
+        assert run.cut_at <= start <= run.cut_at + INTERVAL_S + AGENT_LAG_S + LOAD_SLACK_S, x
+        assert run.restored_at <= end <= run.restored_at + INTERVAL_S + AGENT_LAG_S + LOAD_SLACK_S, x
+        assert abs(x["downtime_s"] - actual) <= INTERVAL_S + AGENT_LAG_S + LOAD_SLACK_S, (x, actual)
     assert all(x["downtime_s"] == 0 for lid, x in by_link.items() if lid not in links)
     assert all(x["downtime_s"] == 0 and x["availability_pct"] == 100 for x in report["routers"])
     disconnected = expected_impact(lab.topo, set(links))["disconnected"]
