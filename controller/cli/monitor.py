@@ -13,6 +13,7 @@ import typer
 from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
 from controller.services import monitor as service
+from controller.services import uptime as uptime_service
 from controller.services.alerts import Alerts, sink
 from controller.southbound.snmp.inventory import load_inventory
 from controller.store import DEFAULT_DB, Store
@@ -96,11 +97,11 @@ def uptime(
     if not db.exists():
         fail(f"no monitor database at {db}")
     try:
-        report = service.uptime_report(Store(db), topology(topology_path), start, end)
+        report = uptime_service.uptime_report(Store(db), topology(topology_path), start, end)
     except sqlite3.Error as exc:
         fail(f"cannot read {db}: {exc}")
     if png:
-        service.render_timeline(report, str(png))
+        uptime_service.render_timeline(report, str(png))
     emit(report, as_json, _render_uptime)
 
 

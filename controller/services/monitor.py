@@ -9,15 +9,16 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any
 
 from controller.model.topology import Topology
 from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
+from controller.services.metrics import serve_metrics
 from controller.southbound.snmp.client import Clients
 from controller.southbound.snmp.inventory import Target
-from controller.southbound.snmp.oids import IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS
+from controller.southbound.snmp.oids import (IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS,
+                                             TICKS_PER_S)
 from controller.southbound.snmp.poller import DevicePoll, Interface, poll_all
 from controller.southbound.snmp.traps import Trap
 from controller.store import Store
@@ -37,7 +38,6 @@ CREATE INDEX state_changes_key ON state_changes (router, interface, ts);
 CREATE TABLE events (ts REAL, kind TEXT, router TEXT, interface TEXT, source TEXT, detail TEXT);
 CREATE INDEX events_ts ON events (ts)
 """]
-TICKS_PER_S = 100
 WRAP_TICKS = 1 << 32
 DOWN_KINDS = {"router_down", "router_up", "link_down", "link_up", "linkDown", "linkUp",
               "ospf_neighbor_down", "ospf_neighbor_up"}
@@ -366,173 +366,6 @@ class Monitor:
         self.store.flush()
 
 
-# --- Prometheus ---------------------------------------------------------------------------
-class MetricsCollector:
-    """Prometheus metrics read from the monitor's state at scrape time."""
-
-    def __init__(self, monitor: Monitor):
-        self.monitor = monitor
-
-    def collect(self):  # noqa: ANN201 (prometheus_client collector protocol)
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
-        m = self.monitor
-        up = GaugeMetricFamily("ngk_snmp_up", "1 if the router answered its last SNMP poll",
-                               labels=["router"])
-        uptime = GaugeMetricFamily("ngk_snmp_sys_uptime_seconds", "sysUpTime of the router",
-                                   labels=["router"])
-        duration = GaugeMetricFamily("ngk_snmp_poll_duration_seconds",
-                                     "Duration of the last poll of the router", labels=["router"])
-        errors = CounterMetricFamily("ngk_snmp_poll_errors", "Failed or partial polls",
-                                     labels=["router", "reason"])
-        oper = GaugeMetricFamily("ngk_snmp_if_oper_up", "1 if ifOperStatus is up(1)",
-                                 labels=["router", "interface"])
-        octets = {d: CounterMetricFamily(f"ngk_snmp_if_{d}_octets", f"ifHC{d.title()}Octets",
-                                         labels=["router", "interface"]) for d in ("in", "out")}
-        for router, st in list(m.state.items()):
-            if st.reachable is not None:
-                up.add_metric([router], 1.0 if st.reachable else 0.0)
-            if st.uptime is not None:
-                uptime.add_metric([router], st.uptime / TICKS_PER_S)
-            duration.add_metric([router], st.duration)
-            for reason, n in list(st.errors.items()):
-                errors.add_metric([router, reason], n)
-            for name, state in list(st.oper.items()):
-                oper.add_metric([router, name], 1.0 if state == "up" else 0.0)
-            for ifc in list(st.interfaces.values()):
-                for d, fam in octets.items():
-                    value = getattr(ifc, f"{d}_octets")
-                    if value is not None:
-                        fam.add_metric([router, ifc.name], value)
-        cycle = GaugeMetricFamily("ngk_snmp_cycle_duration_seconds", "Duration of the last cycle")
-        cycle.add_metric([], m.last_cycle)
-        events = CounterMetricFamily("ngk_monitor_events", "Events raised", labels=["kind"])
-        for kind, n in list(m.event_counts.items()):
-            events.add_metric([kind], n)
-        store = CounterMetricFamily("ngk_store_errors", "Failed store writes (retried)")
-        store.add_metric([], len(m.store.errors))
-        yield from (up, uptime, duration, errors, oper, *octets.values(), cycle, events, store)
-
-
-def serve_metrics(monitor: Monitor, port: int, addr: str = "127.0.0.1") -> Any:
-    """Expose /metrics on addr:port (own registry); returns the HTTP server."""
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    registry = CollectorRegistry()
-    registry.register(MetricsCollector(monitor))
-    server, _ = start_http_server(port, addr=addr, registry=registry)
-    return server
-
-
-# --- availability from the recorded state changes -----------------------------------------
-class _Tally:
-    def __init__(self) -> None:
-        self.up = self.down = 0.0
-        self.intervals: list[list[float]] = []
-
-    def add(self, state: bool | None, start: float, end: float) -> None:
-        if state is None:
-            return
-        if state:
-            self.up += end - start
-        else:
-            self.down += end - start
-            if self.intervals and self.intervals[-1][1] == start:
-                self.intervals[-1][1] = end
-            else:
-                self.intervals.append([start, end])
-
-    def report(self, key: str, name: str) -> dict[str, Any]:
-        known = self.up + self.down
-        return {key: name, "availability_pct": round(100 * self.up / known, 4) if known else None,
-                "downtime_s": round(self.down, 3), "known_s": round(known, 3),
-                "outages": len(self.intervals), "down_intervals": self.intervals}
-
-
-def uptime_report(store: Store, topo: Topology | None, since: float, until: float
-                  ) -> dict[str, Any]:
-    """Availability % and downtime per router, per IP link and per datacentre pair over
-    [since, until], from state changes (state before `since` = the last change before it; time
-    with no known state is left out of the denominator). Raises sqlite3.Error if unreadable."""
-    import networkx as nx
-
-    from controller.model.layers import Element, outage, site_graph
-
-    store.register("monitor", SCHEMA)
-    rows = store.query("SELECT ts, router, interface, state FROM state_changes WHERE ts <= ? "
-                       "ORDER BY ts", (until,))
-    state: dict[tuple[str, str], bool] = {}
-    i = 0
-    while i < len(rows) and rows[i][0] <= since:
-        state[(rows[i][1], rows[i][2])] = rows[i][3] == "up"
-        i += 1
-    routers = sorted({r for _, r, _, _ in rows} | (set(topo.routers) if topo else set()))
-    links = list(topo.links.values()) if topo else []
-    pairs = list(combinations(sorted(topo.datacentres()), 2)) if topo else []
-    tallies = {("router", r): _Tally() for r in routers}
-    tallies.update({("link", lk.id): _Tally() for lk in links})
-    tallies.update({("pair", p): _Tally() for p in pairs})
-    pair_cache: dict[frozenset, dict] = {}
-    t = since
-    while t < until:
-        nxt = rows[i][0] if i < len(rows) else until
-        for r in routers:
-            tallies[("router", r)].add(state.get((r, "")), t, nxt)
-        down: list[Element] = []
-        for lk in links:
-            parts = [state.get(k) for k in ((lk.a.router, ""), (lk.b.router, ""),
-                                             (lk.a.router, lk.a.interface),
-                                             (lk.b.router, lk.b.interface))]
-            known = [p for p in parts if p is not None]
-            link_up = all(known) if known else None
-            tallies[("link", lk.id)].add(link_up, t, nxt)
-            if link_up is False:
-                down.append(Element("link", lk.id))
-        if pairs:
-            key = frozenset(down)
-            if key not in pair_cache:
-                g = site_graph(topo, outage(topo, down))
-                pair_cache[key] = {p: nx.has_path(g, *p) for p in pairs}
-            any_known = any(v is not None for v in state.values())
-            for p in pairs:
-                tallies[("pair", p)].add(pair_cache[key][p] if any_known else None, t, nxt)
-        while i < len(rows) and rows[i][0] <= nxt:
-            state[(rows[i][1], rows[i][2])] = rows[i][3] == "up"
-            i += 1
-        t = nxt
-    return {"since": since, "until": until,
-            "routers": [tallies[("router", r)].report("router", r) for r in routers],
-            "links": [tallies[("link", lk.id)].report("link", lk.id) for lk in links],
-            "datacentre_pairs": [tallies[("pair", p)].report("pair", "-".join(p)) for p in pairs]}
-
-
-def render_timeline(report: dict[str, Any], path: str) -> None:
-    """A PNG timeline: one row per router, link and datacentre pair, red where down."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [(f"router {x['router']}", x) for x in report["routers"]]
-    rows += [(f"link {x['link']}", x) for x in report["links"]]
-    rows += [(f"DC {x['pair']}", x) for x in report["datacentre_pairs"]]
-    since, until = report["since"], report["until"]
-    fig, ax = plt.subplots(figsize=(11, 0.28 * len(rows) + 1.2))
-    for y, (_, x) in enumerate(rows):
-        colour = "#d9d9d9" if not x["known_s"] else "#4caf50"
-        ax.broken_barh([(0, (until - since) / 3600)], (y - 0.4, 0.8), color=colour)
-        ax.broken_barh([((a - since) / 3600, (b - a) / 3600) for a, b in x["down_intervals"]],
-                       (y - 0.4, 0.8), color="#e53935")
-    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"hours since {time.strftime('%Y-%m-%d %H:%M', time.localtime(since))}")
-    ax.set_title("ngk uptime (green up, red down, grey unknown)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-# --- entry point for the CLI --------------------------------------------------------------
 def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, once: bool,
                 interval: float = 10.0, concurrency: int = 256, metrics_port: int | None = None,
                 metrics_addr: str = "127.0.0.1", trap_port: int | None = None,

@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli.main import app
-from controller.services.monitor import Monitor, serve_metrics
+from controller.services.metrics import serve_metrics
+from controller.services.monitor import Monitor
 from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.traps import TrapReceiver
 from controller.store import Store

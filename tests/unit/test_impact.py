@@ -7,7 +7,8 @@ import pytest
 from controller.model.layers import Element
 from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
-from controller.services.monitor import SCHEMA, uptime_report
+from controller.services.monitor import SCHEMA
+from controller.services.uptime import uptime_report
 from controller.store import Store
 
 TOPO = load_topology()

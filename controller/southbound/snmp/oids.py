@@ -58,3 +58,5 @@ NBR_STATE = {1: "down", 2: "attempt", 3: "init", 4: "twoWay", 5: "exchangeStart"
              7: "loading", 8: "full"}
 IF_STATE = {1: "down", 2: "loopback", 3: "waiting", 4: "pointToPoint", 5: "designatedRouter",
             6: "backupDesignatedRouter", 7: "otherDesignatedRouter"}
+
+TICKS_PER_S = 100  # SNMP TimeTicks are hundredths of a second
