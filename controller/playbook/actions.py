@@ -19,10 +19,10 @@ def _inventory(ctx: Context) -> Path:
     return Path(os.environ.get(INVENTORY_ENV) or f"/run/ngk/{ctx.lab}/inventory")
 
 
-def _nornir(ctx: Context, targets: list[str]):
+def _nornir(ctx: Context):
+    """The whole inventory: services act on their targets, verification must see every router."""
     from controller.southbound.nornir_setup import build_nornir
-    nr = build_nornir(_inventory(ctx))
-    return nr.filter(filter_func=lambda h: h.name in targets)
+    return build_nornir(_inventory(ctx))
 
 
 @action("render", optional=("out",))
@@ -38,7 +38,7 @@ def _deploy(ctx: Context, targets: list[str], configs: dict[str, str], commit: b
             args: dict[str, Any]) -> Outcome:
     from controller.services.audit import AuditLog
     from controller.services.deploy import deploy
-    report = deploy(ctx.topology, _nornir(ctx, targets), configs, commit=commit,
+    report = deploy(ctx.topology, _nornir(ctx), configs, commit=commit,
                     confirm_timeout=int(args.get("confirm_timeout", 120)),
                     policy=str(args.get("policy", "atomic")), audit=AuditLog())
     changed = [r.router for r in report.routers if r.changed]
@@ -91,7 +91,7 @@ def backup_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outco
     from controller.services.backup import DEFAULT_BACKUP_DIR, backup
     if ctx.dry_run:
         return Outcome(True, f"would back up {len(targets)} routers")
-    report = backup(_nornir(ctx, targets), Path(args.get("to") or DEFAULT_BACKUP_DIR), targets)
+    report = backup(_nornir(ctx), Path(args.get("to") or DEFAULT_BACKUP_DIR), targets)
     return Outcome(report.ok, f"backup commit {report.commit or 'none (no change)'}",
                    report.as_dict())
 
@@ -100,7 +100,7 @@ def backup_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outco
 def verify_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
     """Check adjacencies, BFD, loopback reachability and service connectivity on the network."""
     from controller.services.verify import verify
-    result = verify(ctx.topology, _nornir(ctx, list(ctx.topology.routers)),
+    result = verify(ctx.topology, _nornir(ctx),
                     timeout=float(args.get("timeout", 30)))
     return Outcome(result.ok, "verified" if result.ok else f"{len(result.problems)} problems",
                    {"problems": [p.detail for p in result.problems],
@@ -216,7 +216,7 @@ def compliance_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> O
     from controller.store import Store
     fix = bool(args.get("fix", False))
     report = compliance(ctx.topology, targets, load_rules(),
-                        threshold=str(args.get("threshold", "low")), nr=_nornir(ctx, targets),
+                        threshold=str(args.get("threshold", "low")), nr=_nornir(ctx),
                         store=Store(), fix=fix, commit=fix and not ctx.dry_run)
     failing = report.failing()
     unknown = [r.router for r in report.routers if r.compliant is None]
