@@ -154,16 +154,7 @@ class FailureAnalysis:
     # --- connectivity ----------------------------------------------------------------------
     def rank(self, edges: Iterable[int]) -> int:
         """Rank over GF(2) of the edges' labels."""
-        basis: dict[int, int] = {}
-        for e in edges:
-            x = self.labels[e]
-            while x:
-                top = x.bit_length()
-                if top not in basis:
-                    basis[top] = x
-                    break
-                x ^= basis[top]
-        return len(basis)
+        return len(self._basis(edges))
 
     def extra_parts_bound(self, eff: Effect) -> int | None:
         """Upper bound (exact when <= 0) on the parts the survivors gain; None: must search."""
@@ -404,6 +395,7 @@ class FailureAnalysis:
         return out
 
     def _basis(self, edges: Iterable[int]) -> list[int]:
+        """A GF(2) basis of the edges' labels (Gaussian elimination on the top bit)."""
         basis: dict[int, int] = {}
         for e in edges:
             x = self.labels[e]

@@ -119,3 +119,33 @@ def lab_exclusive(lab: Lab) -> Iterator[Lab]:
         finally:
             lab_restore([], LAB)
             lab_wait(LAB, timeout=60)
+
+
+# A 3-router lab of a test's own (two datacentres and a PoP in a triangle), for tests that bring
+# labs up and down; `mgmt` must be a subnet no other lab uses.
+TINY = """
+name: tiny
+addressing: {{p2p: 10.77.0.0/24, loopbacks: 10.77.255.0/24, mgmt: {mgmt}}}
+sites:
+  - {{id: a, name: A, kind: datacentre, lat: 59.9, lon: 10.7}}
+  - {{id: b, name: B, kind: datacentre, lat: 63.4, lon: 10.4}}
+  - {{id: c, name: C, kind: pop, lat: 60.8, lon: 11.1}}
+optical_nodes: [{{id: a, site: a}}, {{id: b, site: b}}, {{id: c, site: c}}]
+spans:
+  - {{id: s-ab, a: a, b: b, km: 400}}
+  - {{id: s-ac, a: a, b: c, km: 120}}
+  - {{id: s-cb, a: c, b: b, km: 300}}
+routers:
+  - {{id: ra, site: a}}
+  - {{id: rb, site: b}}
+  - {{id: rc, site: c}}
+links:
+  - {{id: l-ab, a: {{router: ra, interface: eth1}}, b: {{router: rb, interface: eth1}}, route: [s-ab]}}
+  - {{id: l-ac, a: {{router: ra, interface: eth2}}, b: {{router: rc, interface: eth1}}, route: [s-ac]}}
+  - {{id: l-cb, a: {{router: rc, interface: eth2}}, b: {{router: rb, interface: eth2}}, route: [s-cb]}}
+"""
+
+
+def tiny_topology(out: Path, mgmt: str) -> Path:
+    out.write_text(TINY.format(mgmt=mgmt))
+    return out

@@ -30,34 +30,13 @@ from controller.services.deploy import DeployReport, deploy, intended
 from controller.services.verify import run_each
 from controller.southbound.nornir_setup import build_nornir
 
-from conftest import Lab, skip_reason
+from conftest import Lab, skip_reason, tiny_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
 NAMES = ["amk-ce1", "krs-ce1", "unn-ce1"]  # member-site CEs: changes here disturb little
 VICTIM = "krs-ce1"
 TIMEOUT = 10  # per SSH operation: a frozen session fails after this
 TINY_SUBNET = "172.31.244.0/24"
-TINY = """
-name: tiny
-addressing: {{p2p: 10.78.0.0/24, loopbacks: 10.78.255.0/24, mgmt: {mgmt}}}
-sites:
-  - {{id: a, name: A, kind: datacentre, lat: 59.9, lon: 10.7}}
-  - {{id: b, name: B, kind: datacentre, lat: 63.4, lon: 10.4}}
-  - {{id: c, name: C, kind: pop, lat: 60.8, lon: 11.1}}
-optical_nodes: [{{id: a, site: a}}, {{id: b, site: b}}, {{id: c, site: c}}]
-spans:
-  - {{id: s-ab, a: a, b: b, km: 400}}
-  - {{id: s-ac, a: a, b: c, km: 120}}
-  - {{id: s-cb, a: c, b: b, km: 300}}
-routers:
-  - {{id: ra, site: a}}
-  - {{id: rb, site: b}}
-  - {{id: rc, site: c}}
-links:
-  - {{id: l-ab, a: {{router: ra, interface: eth1}}, b: {{router: rb, interface: eth1}}, route: [s-ab]}}
-  - {{id: l-ac, a: {{router: ra, interface: eth2}}, b: {{router: rc, interface: eth1}}, route: [s-ac]}}
-  - {{id: l-cb, a: {{router: rc, interface: eth2}}, b: {{router: rb, interface: eth2}}, route: [s-cb]}}
-"""
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -179,8 +158,7 @@ def bare_lab(tmp_path: Path) -> Iterator[LabState]:
     reason = skip_reason()
     if reason:
         pytest.skip(f"live lab unavailable: {reason}")
-    path = tmp_path / "tiny.yaml"
-    path.write_text(TINY.format(mgmt=TINY_SUBNET))
+    path = tiny_topology(tmp_path / "tiny.yaml", TINY_SUBNET)
     name = f"df{os.getpid() % 100000}"
     lab_down(name)
     try:

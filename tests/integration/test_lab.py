@@ -23,7 +23,7 @@ from controller.lab.up import lab_up
 from controller.model.layers import Element, ip_graph, outage
 from controller.model.topology import Topology
 
-from conftest import LAB, Lab, skip_reason
+from conftest import LAB, Lab, skip_reason, tiny_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
 
@@ -248,35 +248,13 @@ def test_nornir_inventory_points_at_the_lab(lab_shared: Lab) -> None:
 
 
 # --- a second, tiny lab of its own ------------------------------------------------------------
-TINY = """
-name: tiny
-addressing: {{p2p: 10.77.0.0/24, loopbacks: 10.77.255.0/24, mgmt: {mgmt}}}
-sites:
-  - {{id: a, name: A, kind: datacentre, lat: 59.9, lon: 10.7}}
-  - {{id: b, name: B, kind: datacentre, lat: 63.4, lon: 10.4}}
-  - {{id: c, name: C, kind: pop, lat: 60.8, lon: 11.1}}
-optical_nodes: [{{id: a, site: a}}, {{id: b, site: b}}, {{id: c, site: c}}]
-spans:
-  - {{id: s-ab, a: a, b: b, km: 400}}
-  - {{id: s-ac, a: a, b: c, km: 120}}
-  - {{id: s-cb, a: c, b: b, km: 300}}
-routers:
-  - {{id: ra, site: a}}
-  - {{id: rb, site: b}}
-  - {{id: rc, site: c}}
-links:
-  - {{id: l-ab, a: {{router: ra, interface: eth1}}, b: {{router: rb, interface: eth1}}, route: [s-ab]}}
-  - {{id: l-ac, a: {{router: ra, interface: eth2}}, b: {{router: rc, interface: eth1}}, route: [s-ac]}}
-  - {{id: l-cb, a: {{router: rc, interface: eth2}}, b: {{router: rb, interface: eth2}}, route: [s-cb]}}
-"""
 
 
 def tiny_lab(tmp_path: Path, subnet: str) -> tuple[Path, str]:
     reason = skip_reason()
     if reason:
         pytest.skip(f"live lab unavailable: {reason}")
-    path = tmp_path / "tiny.yaml"
-    path.write_text(TINY.format(mgmt=subnet))
+    path = tiny_topology(tmp_path / "tiny.yaml", subnet)
     return path, f"t{os.getpid() % 100000}{subnet.split('.')[2][-1]}"
 
 
