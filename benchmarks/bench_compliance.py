@@ -18,15 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 from controller.config.render import render_config
 from controller.config.rules import load_rules
 from controller.lab.down import lab_down
 from controller.lab.state import LabState
 from controller.lab.status import lab_wait
+from controller.lab.relocate import with_mgmt_subnet
 from controller.lab.up import lab_up
-from controller.model.load import REFERENCE_TOPOLOGY, load_topology
+from controller.model.load import load_topology
 from controller.model.synthetic import synthetic_topology
 from controller.services import compliance as service
 from controller.southbound.nornir_setup import build_nornir
@@ -46,15 +46,9 @@ MUTATIONS = (  # each one a drift, most of them a rule violation too
 def live(lab: str | None, runs: int = 3) -> None:
     name = lab or LAB
     if lab is None:
-        doc = yaml.safe_load(REFERENCE_TOPOLOGY.read_text())
-        doc["addressing"]["mgmt"] = f"{SUBNET}.0/24"
-        for router in doc["routers"]:
-            router.pop("mgmt", None)
         lab_down(name)
         with tempfile.TemporaryDirectory() as tmp:  # the lab keeps its own copy
-            path = Path(tmp) / "ref.yaml"
-            path.write_text(yaml.safe_dump(doc, sort_keys=False))
-            lab_up(path, name)
+            lab_up(with_mgmt_subnet(f"{SUBNET}.0/24", Path(tmp) / "ref.yaml"), name)
     try:
         lab_wait(name, timeout=120)
         state = LabState.load(name)

@@ -25,8 +25,9 @@ import yaml
 from controller.lab.down import lab_down
 from controller.lab.state import LabState
 from controller.lab.status import lab_wait
+from controller.lab.relocate import with_mgmt_subnet
 from controller.lab.up import lab_up
-from controller.model.load import REFERENCE_TOPOLOGY, load_topology
+from controller.model.load import load_topology
 from controller.model.topology import Topology
 from controller.services.deploy import DeployReport, deploy, intended
 from controller.southbound.nornir_setup import build_nornir
@@ -111,16 +112,10 @@ def main() -> None:
     if args.lab:
         run(args.lab, False, args.runs)
         return
-    doc = yaml.safe_load(REFERENCE_TOPOLOGY.read_text())
-    doc["addressing"]["mgmt"] = f"{SUBNET}.0/24"
-    for router in doc["routers"]:
-        router.pop("mgmt", None)
     lab_down(LAB)
     try:
         with tempfile.TemporaryDirectory() as tmp:  # the lab keeps its own copy
-            path = Path(tmp) / "ref.yaml"
-            path.write_text(yaml.safe_dump(doc, sort_keys=False))
-            lab_up(path, LAB, bare=True)
+            lab_up(with_mgmt_subnet(f"{SUBNET}.0/24", Path(tmp) / "ref.yaml"), LAB, bare=True)
         run(LAB, True, args.runs)
     finally:
         lab_down(LAB)

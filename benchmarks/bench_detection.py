@@ -20,16 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 from controller.lab.daemons import TRAP_PORT
 from controller.lab.down import lab_down
 from controller.lab.faults import lab_cut, lab_restore
 from controller.lab.state import LabState
 from controller.lab.status import lab_wait
+from controller.lab.relocate import with_mgmt_subnet
 from controller.lab.up import lab_up
 from controller.model.layers import outage, resolve_element
-from controller.model.load import REFERENCE_TOPOLOGY, load_topology
+from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
 from controller.services.monitor import Monitor
 from controller.southbound.snmp.inventory import load_inventory
@@ -121,15 +121,9 @@ def main() -> None:
     args = ap.parse_args()
     name = args.lab or LAB
     if args.lab is None:
-        doc = yaml.safe_load(REFERENCE_TOPOLOGY.read_text())
-        doc["addressing"]["mgmt"] = f"{SUBNET}.0/24"
-        for router in doc["routers"]:
-            router.pop("mgmt", None)
         lab_down(name)
         with tempfile.TemporaryDirectory() as tmp:  # the lab keeps its own copy
-            path = Path(tmp) / "ref.yaml"
-            path.write_text(yaml.safe_dump(doc, sort_keys=False))
-            lab_up(path, name)
+            lab_up(with_mgmt_subnet(f"{SUBNET}.0/24", Path(tmp) / "ref.yaml"), name)
     try:
         lab_wait(name, timeout=120)
         with tempfile.TemporaryDirectory() as tmp:

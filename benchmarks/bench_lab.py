@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import networkx as nx
-import yaml
 
 from controller.lab.down import lab_down
 from controller.lab.faults import lab_cut, lab_restore
@@ -24,21 +23,13 @@ from controller.lab.status import lab_wait
 from controller.lab.up import lab_up
 from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.layers import ip_graph
-from controller.model.load import REFERENCE_TOPOLOGY, load_topology
+from controller.lab.relocate import with_mgmt_subnet
+from controller.model.load import load_topology
 from controller.model.topology import Topology
 
 LAB = "bench"
 ZOO = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "topologyzoo"
 TARGETS = {"up_converged": 15.0, "down": 5.0, "light": 0.050, "silent": 0.200}
-
-
-def with_mgmt(doc: dict, subnet: str, out: Path) -> Path:
-    """The topology document with its own management subnet (so it runs beside other labs)."""
-    doc.setdefault("addressing", {})["mgmt"] = f"{subnet}.0/24"
-    for router in doc["routers"]:
-        router.pop("mgmt", None)
-    out.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return out
 
 
 def lifecycle(path: Path, label: str, keep: bool = False) -> dict[str, float]:
@@ -102,8 +93,7 @@ def failover_gap(topo: Topology, state: LabState, mode: str) -> tuple[float, int
 def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
-        ref = with_mgmt(yaml.safe_load(REFERENCE_TOPOLOGY.read_text()), "172.31.210",
-                        Path(tmp) / "ref.yaml")
+        ref = with_mgmt_subnet("172.31.210.0/24", Path(tmp) / "ref.yaml")
         lifecycle(ref, "reference", keep=True)
         state = LabState.load(LAB)
         topo = load_topology(state.topology)
@@ -114,11 +104,10 @@ def main() -> None:
             t0 = time.monotonic()
             lab_down(LAB)
             print(f"reference: down {time.monotonic() - t0:.2f} s (target {TARGETS['down']} s)")
-        doc, _ = import_graphml(ZOO / "Nordu2010.graphml")
+        doc, _ = import_graphml(ZOO / "Sunet.graphml")  # 26 routers, 49 links
         zoo = Path(tmp) / "zoo-src.yaml"
         write_topology_yaml(doc, zoo)
-        lifecycle(with_mgmt(yaml.safe_load(zoo.read_text()), "172.31.211",
-                            Path(tmp) / "nordu.yaml"), "Nordu2010")
+        lifecycle(with_mgmt_subnet("172.31.211.0/24", Path(tmp) / "sunet.yaml", zoo), "Sunet")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

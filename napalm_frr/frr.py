@@ -220,7 +220,7 @@ class FRRDriver(NetworkDriver):
             raise CommitError("revert_in must be at least 1 second")
         script = [
             f"cd {s} 2>/dev/null || exit 11",
-            f"if [ -f pending ] && kill -0 $(cat pending) 2>/dev/null; then exit 10; fi",
+            "if [ -f pending ] && kill -0 $(cat pending) 2>/dev/null; then exit 10; fi",
             f"if [ -f candidate.conf ]; then apply='{self._reload(s + '/candidate.conf')}'",
             f"elif [ -f merge.conf ]; then apply='{self.vtysh} -f {s}/merge.conf && "
             f"{self.vtysh} -c \"write memory\"'",

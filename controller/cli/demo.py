@@ -55,8 +55,8 @@ def demo(topology_file: Path = TopologyOption,
         with lab_errors():
             lab_down(lab)
     else:
-        console.print(f"the lab stays up: `ngk lab status`, `ngk drill cut SPAN`, "
-                      f"`ngk lab down` when done", highlight=False)
+        console.print("the lab stays up: `ngk lab status`, `ngk drill cut SPAN`, "
+                      "`ngk lab down` when done", highlight=False)
     if not report["ok"]:
         fail("the failover drill playbook did not pass (see above)", 1)
 

@@ -10,7 +10,7 @@ from controller.cli.common import JsonOption, TopologyOption, emit, err_console,
 from controller.cli.common import user_errors
 from controller.lab.state import DEFAULT_LAB
 from controller.playbook.model import Step, load_playbook
-from controller.playbook.registry import ACTIONS, Context
+from controller.playbook.registry import Context
 from controller.playbook.runner import run_playbook
 
 

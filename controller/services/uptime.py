@@ -2,6 +2,7 @@
 datacentre pair over a window, and a PNG timeline."""
 from __future__ import annotations
 
+import time
 from itertools import combinations
 from typing import Any
 

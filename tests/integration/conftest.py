@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from controller.lab import creds as credentials
 from controller.lab.down import lab_down
 from controller.lab.faults import lab_restore
+from controller.lab.relocate import with_mgmt_subnet
 from controller.lab.state import STATE_ROOT, LabError, LabState
 from controller.lab.status import lab_wait
 from controller.lab.system import alive, preflight
 from controller.lab.up import lab_up
-from controller.model.load import REFERENCE_TOPOLOGY, load_topology
+from controller.model.load import load_topology
 from controller.model.topology import Topology
 
 LAB = "ngk-test"
@@ -65,12 +65,7 @@ def file_lock(name: str, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
 
 def lab_topology(out: Path) -> Path:
     """The reference topology with the management subnet moved out of the default range."""
-    data = yaml.safe_load(REFERENCE_TOPOLOGY.read_text())
-    data["addressing"]["mgmt"] = f"{MGMT}.0/24"
-    for router in data["routers"]:
-        router["mgmt"] = router["mgmt"].replace("172.31.0.", f"{MGMT}.")
-    out.write_text(yaml.safe_dump(data, sort_keys=False))
-    return out
+    return with_mgmt_subnet(f"{MGMT}.0/24", out)
 
 
 def _users(path: Path) -> set[int]:

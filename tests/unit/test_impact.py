@@ -8,7 +8,7 @@ from controller.model.layers import Element
 from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
 from controller.services.monitor import SCHEMA
-from controller.services.uptime import uptime_report
+from controller.services.uptime import render_timeline, uptime_report
 from controller.store import Store
 
 TOPO = load_topology()
@@ -79,3 +79,6 @@ def test_uptime_report_by_hand(tmp_path):
     assert all(x["known_s"] == 0 for x in rep["routers"] if x["router"] == "bod-pe1")
     pairs = {x["pair"]: x for x in rep["datacentre_pairs"]}
     assert pairs["osl-trd"]["downtime_s"] == 0  # the second Oslo-Trondheim link carries on
+    png = tmp_path / "timeline.png"
+    render_timeline(rep, str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
