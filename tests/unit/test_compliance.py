@@ -24,6 +24,8 @@ from controller.services import reports
 from controller.services.verify import VerifyResult
 from controller.store import Store
 
+from fakes import fake_run_each
+
 TOPO = load_topology()
 RULES = load_rules()
 INTENDED = {r: render_config(TOPO, r) for r in sorted(TOPO.routers)}
@@ -255,18 +257,6 @@ class FakeRouter:
 
     def confirm_commit(self) -> None:
         pass
-
-
-def fake_run_each(nr: Any, names: Any, fn: Any, **kwargs: Any):
-    ok, errors = {}, {}
-    for name in sorted(set(names)):
-        task = SimpleNamespace(host=SimpleNamespace(
-            name=name, get_connection=lambda *_a, d=nr.devices[name]: d), nornir=nr)
-        try:
-            ok[name] = fn(task, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - mirrors Nornir's per-host failure
-            errors[name] = str(exc)
-    return ok, errors
 
 
 @pytest.fixture

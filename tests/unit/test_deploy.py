@@ -6,7 +6,6 @@ import copy
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import networkx as nx
 import pytest
@@ -18,6 +17,8 @@ from controller.services import deploy as deploy_service
 from controller.config.management import redact
 from controller.services.audit import AuditLog
 from controller.services.verify import Observed, Problem, VerifyResult, evaluate
+
+from fakes import fake_run_each
 
 TOPO = load_topology()
 
@@ -65,19 +66,6 @@ class FakeNornir:
 
     def close_connections(self, on_failed: bool = False) -> None:
         pass
-
-
-def fake_run_each(nr: FakeNornir, names: Any, fn: Any, **kwargs: Any):
-    ok, errors = {}, {}
-    for name in sorted(set(names)):
-        dev = nr.devices[name]
-        task = SimpleNamespace(host=SimpleNamespace(name=name, get_connection=lambda *_a, d=dev: d),
-                               nornir=nr)
-        try:
-            ok[name] = fn(task, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - mirrors Nornir's per-host failure
-            errors[name] = str(exc)
-    return ok, errors
 
 
 @pytest.fixture
