@@ -110,23 +110,20 @@ def verify_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outco
 @action("snmp-check")
 def snmp_check(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
     """One SNMP poll cycle: every target reachable and every IP-link interface up."""
+    from controller.services.compliance import link_interfaces
     from controller.services.monitor import run_monitor
     from controller.southbound.snmp.inventory import load_inventory
     from controller.store import Store
     hosts, _ = load_inventory(_inventory(ctx))
     result = run_monitor([h for h in hosts if h.router in targets], Store(), ctx.topology, once=True)
+    links = link_interfaces(ctx.topology)
     down = [f"{r['router']}:{i}" for r in result["routers"] for i, s in r["interfaces"].items()
-            if s != "up" and i in _link_interfaces(ctx, r["router"])]
+            if s != "up" and i in links[r["router"]]]
     unreachable = [r["router"] for r in result["routers"] if not r["reachable"]]
     ok = not down and not unreachable and len(result["routers"]) == len(targets)
     return Outcome(ok, "all reachable, links up" if ok else
                    f"unreachable: {unreachable or '-'}; down: {down or '-'}",
                    {"unreachable": unreachable, "down": down})
-
-
-def _link_interfaces(ctx: Context, router: str) -> set[str]:
-    return {e.interface for link in ctx.topology.links.values() for e in (link.a, link.b)
-            if e.router == router}
 
 
 @action("lab-cut", required=("element",), optional=("mode",))
