@@ -24,6 +24,7 @@ class Credentials:
     snmp_auth: str  # SHA passphrase
     snmp_priv: str  # AES passphrase
     snmp_iquery: str  # snmpd's internal user for link up/down traps (noauth, ifTable view only)
+    snmp_tune: str  # write community for the ifTable cache timeout only, from the controller only
     ssh_user: str
     ssh_key: str  # path of the controller's private key
     known_hosts: str  # path of the known_hosts file the controller checks host keys against
@@ -58,7 +59,7 @@ def generate(lab_dir: Path) -> Credentials:
     creds = Credentials(
         snmp_community=secrets.token_urlsafe(12), snmp_user="ngk",
         snmp_auth=secrets.token_urlsafe(18), snmp_priv=secrets.token_urlsafe(18),
-        snmp_iquery=f"iq{secrets.token_hex(8)}",
+        snmp_iquery=f"iq{secrets.token_hex(8)}", snmp_tune=secrets.token_urlsafe(12),
         ssh_user=SSH_USER, ssh_key=str(key), known_hosts=str(ssh_dir / "known_hosts"))
     write_private(lab_dir / "credentials.json", json.dumps(asdict(creds), indent=1))
     return creds

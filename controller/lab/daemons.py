@@ -6,6 +6,7 @@ Layout of a router directory (<lab dir>/routers/<router>/):
 """
 from __future__ import annotations
 
+import asyncio
 import shlex
 import shutil
 from collections.abc import Callable
@@ -15,6 +16,10 @@ from controller.lab.creds import Credentials, keypair
 from controller.lab.state import LabError, RouterState
 from controller.lab.system import FRR_DAEMONS, FRR_DIR, in_netns, read_pid, run, terminate
 from controller.model.topology import Router, Topology
+from controller.southbound.snmp.client import SnmpError, snmp_set
+from controller.southbound.snmp.inventory import Credentials as SnmpCredentials
+from controller.southbound.snmp.inventory import Target
+from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, dotted
 
 FRR_RUN = Path("/var/run/frr")
 FRR_ETC = Path("/etc/frr")
@@ -72,6 +77,8 @@ def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip
         "master agentx",
         f"agentXSocket {AGENTX}",
         f"trap2sink {controller_ip}:{TRAP_PORT} {creds.snmp_community}",
+        # write access to one object (the ifTable cache timeout), from the controller only
+        f"rwcommunity {creds.snmp_tune} {controller_ip}/32 {dotted(IFTABLE_CACHE_TIMEOUT)}",
         f"createUser {creds.snmp_iquery}",
         f"rouser {creds.snmp_iquery} noauth .1.3.6.1.2.1.2.2.1",
         f"iquerySecName {creds.snmp_iquery}",
@@ -114,6 +121,21 @@ def start_snmpd(rs: RouterState) -> int:
                             "-p", str(pidfile), "-Lf", str(Path(rs.dir) / "log" / "snmpd.log")],
                  rs.uts), env={"SNMP_PERSISTENT_DIR": str(snmp / "persist")})
     return read_pid(pidfile)
+
+
+def tune_snmpd(router: Router, creds: Credentials) -> None:
+    """Make the agent read interface state from the kernel on every request.
+
+    net-snmp answers ifTable/ifXTable from a cache it reloads every 3 s (nsCacheTimeout) and has
+    no snmpd.conf directive for it, so a link change reached pollers and its own linkDown monitor
+    up to 3 s late; a SET of NET-SNMP-AGENT-MIB::nsCacheTimeout for ifTable to 0 removes the lag.
+    """
+    target = Target(router.id, str(router.mgmt.ip), 161,
+                    SnmpCredentials("2c", community=creds.snmp_tune), timeout=0.5, retries=10)
+    try:
+        asyncio.run(snmp_set(target, [(IFTABLE_CACHE_TIMEOUT, 0)]))
+    except SnmpError as exc:
+        raise LabError(f"{router.id}: snmpd did not take the ifTable cache timeout: {exc}") from None
 
 
 def start_frr(rs: RouterState, on_pid: Callable[[str, int], None]) -> None:

@@ -103,13 +103,14 @@ def build(topo: Topology, path: Path, state: LabState, progress: Progress) -> No
     for rs in state.routers.values():
         for created in daemons.link_frr_paths(rs):
             state.record("path", path=str(created))
-    start_daemons(topo, state, progress)
+    start_daemons(topo, state, creds, progress)
     write_inventory(topo, creds, base)
     state.phase = "up"
     state.save()
 
 
-def start_daemons(topo: Topology, state: LabState, progress: Progress) -> None:
+def start_daemons(topo: Topology, state: LabState, creds: credentials.Credentials,
+                  progress: Progress) -> None:
     lock, done = threading.Lock(), []
 
     def start(router: str) -> None:
@@ -121,6 +122,7 @@ def start_daemons(topo: Topology, state: LabState, progress: Progress) -> None:
                 state.save()
 
         recorded("snmpd", daemons.start_snmpd(rs))
+        daemons.tune_snmpd(topo.routers[router], creds)
         daemons.start_frr(rs, recorded)
         pid = daemons.start_sshd(rs)
         with lock:

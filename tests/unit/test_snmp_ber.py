@@ -100,3 +100,14 @@ def test_malformed_messages_raise_ber_error():
             pass
     with pytest.raises(ber.BerError):
         ber.decode_message(b"\x30\x03\x02\x01\x03")  # SNMPv3 is not for this codec
+
+
+def test_set_request_is_a_pysnmp_set_pdu():
+    raw = ber.encode_message(ber.V2C, b"w", ber.SET, 7, 0, 0,
+                             ber.encode_varbinds([((1, 3, 6, 1, 4, 1, 8072, 1, 5, 3, 1, 2, 9), 0)]))
+    msg, _ = pdecoder.decode(raw, asn1Spec=P.Message())
+    pdu = P.apiMessage.get_pdu(msg)
+    assert pdu.isSameTypeWith(P.SetRequestPDU())
+    assert [(tuple(o), int(v)) for o, v in P.apiPDU.get_varbinds(pdu)] == \
+        [((1, 3, 6, 1, 4, 1, 8072, 1, 5, 3, 1, 2, 9), 0)]
+    assert ber.decode_message(raw).tag == ber.SET

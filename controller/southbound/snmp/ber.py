@@ -1,4 +1,4 @@
-"""A minimal BER codec for SNMPv1/v2c messages (RFC 3416 PDUs), enough for GET/GETBULK.
+"""A minimal BER codec for SNMPv1/v2c messages (RFC 3416 PDUs), enough for GET/GETBULK/SET.
 
 Hand-built because pysnmp spends most of its time building pyasn1 objects and resolving MIBs
 (docs/monitor.md has the figures). Values decode to plain Python: int, bytes, OID tuple,
@@ -11,7 +11,7 @@ from typing import Any
 
 from controller.southbound.snmp.oids import Oid
 
-GET, GETNEXT, RESPONSE, GETBULK, INFORM, TRAP_V2 = 0xA0, 0xA1, 0xA2, 0xA5, 0xA6, 0xA7
+GET, GETNEXT, RESPONSE, SET, GETBULK, INFORM, TRAP_V2 = 0xA0, 0xA1, 0xA2, 0xA3, 0xA5, 0xA6, 0xA7
 V1, V2C = 0, 1
 UNSIGNED = {0x41: "Counter32", 0x42: "Gauge32", 0x43: "TimeTicks", 0x46: "Counter64"}
 
@@ -213,7 +213,7 @@ def decode_message(data: bytes) -> Pdu:
             raise BerError("community is not an OCTET STRING")
         community = data[cstart:pos]
         ptag, pos, _ = _header(data, pos)
-        if ptag not in (GET, GETNEXT, RESPONSE, GETBULK, INFORM, TRAP_V2):
+        if ptag not in (GET, GETNEXT, RESPONSE, SET, GETBULK, INFORM, TRAP_V2):
             raise BerError(f"unsupported PDU tag 0x{ptag:02x}")
         request_id, pos = _int(data, pos)
         status, pos = _int(data, pos)

@@ -106,6 +106,16 @@ def _expire(fut: asyncio.Future) -> None:
         fut.set_result(None)
 
 
+async def snmp_set(target: Target, varbinds: list[tuple[Oid, Any]]) -> Varbinds:
+    """One v2c SET on a socket of its own; SnmpError when the agent refuses or never answers."""
+    client = V2cClient()
+    await client.open()
+    try:
+        return await client.request(target, ber.SET, 0, 0, ber.encode_varbinds(varbinds))
+    finally:
+        client.close()
+
+
 class V3Client:
     """SNMPv3 authPriv (HMAC-SHA-96, AES-128) through pysnmp's command generator.
 

@@ -21,6 +21,8 @@ IF_NAME = oid("1.3.6.1.2.1.31.1.1.1.1")
 IF_HC_IN_OCTETS = oid("1.3.6.1.2.1.31.1.1.1.6")
 IF_HC_OUT_OCTETS = oid("1.3.6.1.2.1.31.1.1.1.10")
 IF_INDEX = oid("1.3.6.1.2.1.2.2.1.1")
+# NET-SNMP-AGENT-MIB::nsCacheTimeout of the ifTable cache (seconds, 0 = reload on every request)
+IFTABLE_CACHE_TIMEOUT = oid("1.3.6.1.4.1.8072.1.5.3.1.2.1.3.6.1.2.1.2.2")
 
 # Per-device scalars (fetched as GETBULK non-repeaters) and ifTable/ifXTable columns (repeaters).
 SCALARS: tuple[Oid, ...] = (SYS_UPTIME, SYS_NAME)
