@@ -302,9 +302,11 @@ class Monitor:
         start = time.perf_counter()
         events: list[dict] = []
         mine: dict[str, list[dict]] = {}
+        raised: list[dict] = []  # in the order the polls completed and were applied
 
         def on_result(poll: DevicePoll) -> None:
             mine[poll.router] = self.apply(poll)
+            raised.extend(mine[poll.router])
             if any(e["kind"] in DOWN_KINDS for e in mine[poll.router]):
                 self._finish(mine[poll.router])  # impact and store now, not at cycle end
             else:
@@ -328,8 +330,7 @@ class Monitor:
                 "events": mine[poll.router]})
         return {"ts": time.time(), "duration_s": round(self.last_cycle, 4),
                 "values": sum(p.values for p in polls), "routers": per_router,
-                "events": [e for r in per_router for e in r["events"]] + [
-                    e for e in events if e["source"] == "store"],
+                "events": raised + [e for e in events if e["source"] == "store"],
                 "store_errors": [reason for _, reason in self.store.errors[-10:]]}
 
     def prune(self, retention_days: float, now: float | None = None) -> None:

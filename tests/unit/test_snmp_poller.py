@@ -10,8 +10,8 @@ from controller.services.monitor import Monitor, counter_delta, rebooted
 from controller.southbound.snmp import ber
 from controller.southbound.snmp.client import SnmpError
 from controller.southbound.snmp.inventory import Credentials, Target, load_inventory
-from controller.southbound.snmp.oids import IF_COLUMNS, SYS_NAME, SYS_UPTIME
-from controller.southbound.snmp.poller import poll_device
+from controller.southbound.snmp.oids import IF_COLUMNS, SCALARS, SYS_NAME, SYS_UPTIME
+from controller.southbound.snmp.poller import poll_all, poll_device
 from controller.store import Store
 
 TARGET = Target("r1", "127.0.0.1", 161, Credentials("2c", community="c"))
@@ -70,6 +70,58 @@ def test_poll_matches_the_agent_table(n_if, max_rep):
         assert (ifc.name, ifc.oper, ifc.in_octets, ifc.out_octets) == (
             f"eth{i}", 2 if i == 2 else 1, 1000 * i, 2000 * i)
     assert agent.requests == max(1, -(-(n_if + 1) // max_rep))  # ceil: last row leaves the table
+
+
+class Recording(FakeAgent):
+    """Keeps (non-repeaters, repeaters, max-repetitions) of every request."""
+
+    def __init__(self, data: dict):
+        super().__init__(data)
+        self.calls = []
+
+    async def bulk(self, target, non_repeaters, repeaters, max_repetitions):
+        self.calls.append((list(non_repeaters), list(repeaters), max_repetitions))
+        return await super().bulk(target, non_repeaters, repeaters, max_repetitions)
+
+
+def test_subset_poll_is_one_getbulk_of_ten_interfaces():
+    agent = Recording(mib(37, oper={3: 2, 12: 2}))
+    poll = asyncio.run(poll_device(FakeClients(agent), TARGET, columns=("oper",), max_rows=10))
+    assert agent.calls == [(list(SCALARS), [IF_COLUMNS["oper"]], 10)]
+    assert poll.reachable and poll.problems == [] and (poll.sys_uptime, poll.sys_name) == (5000, "r1")
+    assert {i: f.oper for i, f in poll.interfaces.items()} == {i: 2 if i == 3 else 1 for i in range(1, 11)}
+    assert all(f.in_octets is None and f.name == f"ifIndex{i}" for i, f in poll.interfaces.items())
+    assert poll.values == 2 + 10
+
+
+@pytest.mark.parametrize("n_if,max_rows,max_rep", [(37, 10, 4), (5, 10, 16), (10, 10, 16), (0, 3, 16),
+                                                   (11, 10, 10), (20, 7, 3), (5, 10, 3)])
+def test_subset_walk_stops_at_max_rows(n_if, max_rows, max_rep):
+    agent = Recording(mib(n_if))
+    poll = asyncio.run(poll_device(FakeClients(agent), TARGET, max_rep, ("oper", "in_octets"), max_rows))
+    want = list(range(1, min(n_if, max_rows) + 1))
+    assert poll.problems == [] and sorted(poll.interfaces) == want
+    assert [(f.oper, f.in_octets) for f in poll.interfaces.values()] == [(1, 1000 * i) for i in want]
+    got, reps = 0, []  # each request asks for what is left; it stops at the cap or the table's end
+    while not reps or got < min(max_rows, n_if + 1):
+        reps.append(min(max_rep, max_rows - got))
+        got += reps[-1]
+    assert [c[2] for c in agent.calls] == reps
+    assert agent.calls[0][:2] == (list(SCALARS), [IF_COLUMNS["oper"], IF_COLUMNS["in_octets"]])
+    assert all(c[0] == [] for c in agent.calls[1:])
+
+
+def test_poll_all_subset_one_request_per_device():
+    agent = Recording(mib(25))
+    targets = [Target(f"r{i}", "127.0.0.1", 161, Credentials("2c", community="c")) for i in range(7)]
+    polls = asyncio.run(poll_all(FakeClients(agent), targets, concurrency=3, columns=("oper",), max_rows=10))
+    assert [p.router for p in polls] == [t.router for t in targets] and len(agent.calls) == 7
+    assert all(sorted(p.interfaces) == list(range(1, 11)) for p in polls)
+
+
+def test_max_rows_below_one_is_refused():
+    with pytest.raises(ValueError, match="max_rows"):
+        asyncio.run(poll_device(FakeClients(FakeAgent(mib(1))), TARGET, max_rows=0))
 
 
 def test_missing_and_malformed_oids_are_problems_not_crashes():

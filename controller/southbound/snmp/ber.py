@@ -1,4 +1,5 @@
-"""A minimal BER codec for SNMPv1/v2c messages (RFC 3416 PDUs), enough for GET/GETBULK/SET.
+"""A minimal BER codec for SNMP PDUs (RFC 3416) and v1/v2c messages, enough for GET/GETBULK/SET
+(v3 messages: usm.py).
 
 Hand-built because pysnmp spends most of its time building pyasn1 objects and resolving MIBs
 (docs/monitor.md has the figures). Values decode to plain Python: int, bytes, OID tuple,
@@ -11,7 +12,9 @@ from typing import Any
 
 from controller.southbound.snmp.oids import Oid
 
-GET, GETNEXT, RESPONSE, SET, GETBULK, INFORM, TRAP_V2 = 0xA0, 0xA1, 0xA2, 0xA3, 0xA5, 0xA6, 0xA7
+GET, GETNEXT, RESPONSE, SET, GETBULK, INFORM, TRAP_V2, REPORT = (
+    0xA0, 0xA1, 0xA2, 0xA3, 0xA5, 0xA6, 0xA7, 0xA8)
+PDU_TAGS = (GET, GETNEXT, RESPONSE, SET, GETBULK, INFORM, TRAP_V2, REPORT)
 V1, V2C = 0, 1
 UNSIGNED = {0x41: "Counter32", 0x42: "Gauge32", 0x43: "TimeTicks", 0x46: "Counter64"}
 
@@ -120,12 +123,16 @@ def encode_varbinds(varbinds: list[tuple[Oid, Any]]) -> bytes:
 def encode_message(version: int, community: bytes, tag: int, request_id: int, field1: int,
                    field2: int, varbinds: bytes) -> bytes:
     """A full message; `varbinds` is the pre-encoded var-bind list (see encode_varbinds)."""
-    pdu = tlv(tag, enc_int(request_id) + enc_int(field1) + enc_int(field2) + varbinds)
+    pdu = encode_pdu(tag, request_id, field1, field2, varbinds)
     return tlv(0x30, enc_int(version) + tlv(0x04, community) + pdu)
 
 
+def encode_pdu(tag: int, request_id: int, field1: int, field2: int, varbinds: bytes) -> bytes:
+    return tlv(tag, enc_int(request_id) + enc_int(field1) + enc_int(field2) + varbinds)
+
+
 # --- decoding ------------------------------------------------------------------------------
-def _header(data: bytes, pos: int) -> tuple[int, int, int]:
+def header(data: bytes, pos: int) -> tuple[int, int, int]:
     """(tag, content start, content end) of the TLV at pos."""
     tag = data[pos]
     n = data[pos + 1]
@@ -177,8 +184,8 @@ def _value(tag: int, body: bytes) -> Any:
     raise BerError(f"unknown value tag 0x{tag:02x}")
 
 
-def _int(data: bytes, pos: int) -> tuple[int, int]:
-    tag, start, end = _header(data, pos)
+def read_int(data: bytes, pos: int) -> tuple[int, int]:
+    tag, start, end = header(data, pos)
     if tag != 0x02:
         raise BerError(f"expected INTEGER, got tag 0x{tag:02x}")
     return int.from_bytes(data[start:end], "big", signed=True), end
@@ -187,13 +194,13 @@ def _int(data: bytes, pos: int) -> tuple[int, int]:
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[Oid, Any]]:
     out = []
     while pos < end:
-        tag, start, vb_end = _header(data, pos)
+        tag, start, vb_end = header(data, pos)
         if tag != 0x30:
             raise BerError("var-bind is not a SEQUENCE")
-        otag, ostart, oend = _header(data, start)
+        otag, ostart, oend = header(data, start)
         if otag != 0x06:
             raise BerError("var-bind name is not an OID")
-        vtag, vstart, vend = _header(data, oend)
+        vtag, vstart, vend = header(data, oend)
         out.append((_oid(data[ostart:oend]), _value(vtag, data[vstart:vend])))
         pos = vb_end
     return out
@@ -202,27 +209,30 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[Oid, Any]]:
 def decode_message(data: bytes) -> Pdu:
     """Decode an SNMPv1/v2c message; BerError for anything else or anything malformed."""
     try:
-        tag, start, end = _header(data, 0)
+        tag, start, end = header(data, 0)
         if tag != 0x30:
             raise BerError("message is not a SEQUENCE")
-        version, pos = _int(data, start)
+        version, pos = read_int(data, start)
         if version not in (V1, V2C):
             raise BerError(f"unsupported SNMP version {version}")
-        ctag, cstart, pos = _header(data, pos)
+        ctag, cstart, pos = header(data, pos)
         if ctag != 0x04:
             raise BerError("community is not an OCTET STRING")
-        community = data[cstart:pos]
-        ptag, pos, _ = _header(data, pos)
-        if ptag not in (GET, GETNEXT, RESPONSE, SET, GETBULK, INFORM, TRAP_V2):
-            raise BerError(f"unsupported PDU tag 0x{ptag:02x}")
-        request_id, pos = _int(data, pos)
-        status, pos = _int(data, pos)
-        index, pos = _int(data, pos)
-        vtag, vstart, vend = _header(data, pos)
-        if vtag != 0x30:
-            raise BerError("var-bind list is not a SEQUENCE")
-        return Pdu(version, community, ptag, request_id, status, index,
-                   decode_varbinds(data, vstart, vend))
+        return decode_pdu(data, pos, version, data[cstart:pos])
     except IndexError:
         raise BerError("truncated message") from None
 
+
+def decode_pdu(data: bytes, pos: int, version: int, community: bytes) -> Pdu:
+    """The PDU at `pos` (shared by v1/v2c messages and v3 scoped PDUs)."""
+    ptag, pos, _ = header(data, pos)
+    if ptag not in PDU_TAGS:
+        raise BerError(f"unsupported PDU tag 0x{ptag:02x}")
+    request_id, pos = read_int(data, pos)
+    status, pos = read_int(data, pos)
+    index, pos = read_int(data, pos)
+    vtag, vstart, vend = header(data, pos)
+    if vtag != 0x30:
+        raise BerError("var-bind list is not a SEQUENCE")
+    return Pdu(version, community, ptag, request_id, status, index,
+               decode_varbinds(data, vstart, vend))

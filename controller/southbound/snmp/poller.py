@@ -55,23 +55,29 @@ def _scalar(poll: DevicePoll, want: Oid, got: tuple[Oid, Any], kind: type, label
     return value
 
 
-async def poll_device(clients: Clients, target: Target,
-                      max_repetitions: int = MAX_REPETITIONS) -> DevicePoll:
-    """Never raises: faults become `error` (unreachable) or `problems`."""
+async def poll_device(clients: Clients, target: Target, max_repetitions: int = MAX_REPETITIONS,
+                      columns: tuple[str, ...] = tuple(IF_COLUMNS),
+                      max_rows: int | None = None) -> DevicePoll:
+    """Device faults never raise: they become `error` (unreachable) or `problems`. `columns`
+    (keys of IF_COLUMNS) are walked side by side and `max_rows` ends each walk after that many
+    rows: the scalars and up to `max_repetitions` rows take one GETBULK. Interfaces are the
+    ifIndexes of the oper, descr and name columns."""
+    if max_rows is not None and max_rows < 1:
+        raise ValueError(f"max_rows must be >= 1, not {max_rows}")
     start = time.perf_counter()
     poll = DevicePoll(target.router, time.time(), reachable=False)
     client = clients.for_target(target)
-    columns = list(IF_COLUMNS.items())
-    cursors: dict[str, Oid] = dict(columns)
-    table: dict[str, dict[int, Any]] = {name: {} for name, _ in columns}
+    cursors: dict[str, Oid] = {name: IF_COLUMNS[name] for name in columns}
+    table: dict[str, dict[int, Any]] = {name: {} for name in IF_COLUMNS}
     try:
         scalars: list[Oid] = list(SCALARS)
         for _ in range(MAX_ROUNDS):
-            names = [n for n, _ in columns if n in cursors]
+            names = list(cursors)
             if not names and not scalars:
                 break
-            varbinds = await client.bulk(target, scalars, [cursors[n] for n in names],
-                                         max_repetitions)
+            reps = max_repetitions if max_rows is None else min(
+                max_repetitions, max((max_rows - len(table[n]) for n in names), default=0))
+            varbinds = await client.bulk(target, scalars, [cursors[n] for n in names], reps)
             poll.reachable = True
             poll.values += len(varbinds)
             if scalars:
@@ -81,7 +87,7 @@ async def poll_device(clients: Clients, target: Target,
                 name = _scalar(poll, SYS_NAME, varbinds[1], bytes, "sysName")
                 poll.sys_name = name.decode(errors="replace") if name is not None else None
                 varbinds, scalars = varbinds[len(SCALARS):], []
-            _advance(names, varbinds, cursors, table)
+            _advance(names, varbinds, cursors, table, max_rows)
         else:
             poll.problems.append(f"interface walk did not end after {MAX_ROUNDS} rounds")
     except SnmpError as exc:
@@ -95,8 +101,9 @@ async def poll_device(clients: Clients, target: Target,
 
 
 def _advance(names: list[str], varbinds: list[tuple[Oid, Any]], cursors: dict[str, Oid],
-             table: dict[str, dict[int, Any]]) -> None:
-    """Consume one GETBULK answer (rows of len(names)); drop columns that left their subtree."""
+             table: dict[str, dict[int, Any]], max_rows: int | None) -> None:
+    """Consume one GETBULK answer (rows of len(names)); drop columns that left their subtree
+    or hold `max_rows` rows."""
     width = len(names)
     if width == 0:
         return
@@ -114,6 +121,8 @@ def _advance(names: list[str], varbinds: list[tuple[Oid, Any]], cursors: dict[st
             raise SnmpError(f"agent returned a non-increasing OID {'.'.join(map(str, oid))}")
         cursors[name] = oid
         table[name][oid[-1]] = value
+        if max_rows is not None and len(table[name]) >= max_rows:
+            del cursors[name]
 
 
 def _interfaces(table: dict[str, dict[int, Any]], problems: list[str]) -> dict[int, Interface]:
@@ -139,14 +148,16 @@ def _interfaces(table: dict[str, dict[int, Any]], problems: list[str]) -> dict[i
 
 async def poll_all(clients: Clients, targets: list[Target], concurrency: int = 256,
                    max_repetitions: int = MAX_REPETITIONS,
-                   on_result: Callable[[DevicePoll], None] | None = None) -> list[DevicePoll]:
-    """Poll every target with at most `concurrency` devices in flight; results in target order.
-    `on_result` sees each poll as soon as it completes."""
+                   on_result: Callable[[DevicePoll], None] | None = None,
+                   columns: tuple[str, ...] = tuple(IF_COLUMNS),
+                   max_rows: int | None = None) -> list[DevicePoll]:
+    """Poll every target (`poll_device` with `columns`, `max_rows`) with at most `concurrency`
+    devices in flight; results in target order. `on_result` sees each poll as it completes."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(target: Target) -> DevicePoll:
         async with gate:
-            poll = await poll_device(clients, target, max_repetitions)
+            poll = await poll_device(clients, target, max_repetitions, columns, max_rows)
         if on_result:
             on_result(poll)
         return poll

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.southbound.snmp.client import plain_value
+from controller.southbound.snmp import ber
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (
     IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, OSPF_IF_IP_ADDRESS, OSPF_IF_STATE,
@@ -38,6 +38,23 @@ class Trap:
     ospf_if_address: str | None = None  # ospfIfIpAddress: the sender's own interface address
     ospf_if_state: int | None = None  # ospfIfState, oids.IF_STATE
     varbinds: dict[str, Any] = field(default_factory=dict)
+
+
+def plain_value(value: Any) -> Any:
+    """pyasn1 value -> the plain value the BER codec gives."""
+    name = type(value).__name__
+    if name in ("NoSuchObject", "NoSuchInstance", "EndOfMibView"):
+        return {"NoSuchObject": ber.NO_SUCH_OBJECT, "NoSuchInstance": ber.NO_SUCH_INSTANCE,
+                "EndOfMibView": ber.END_OF_MIB_VIEW}[name]
+    if name in ("OctetString", "Opaque", "DisplayString", "Bits"):
+        return value.asOctets()
+    if name in ("ObjectName", "ObjectIdentifier"):
+        return tuple(value)
+    if name == "IpAddress":
+        return ".".join(map(str, value.asNumbers()))
+    if name == "Null":
+        return None
+    return int(value)
 
 
 def _index_address(name: Oid) -> str | None:
