@@ -1,25 +1,11 @@
-"""Reach lab routers the way the controller reaches production: SSH and SNMP v3 on mgmt IPs.
-
-SSH uses the lab's controller key and known_hosts with strict host key checking; SNMP uses the
-lab's v3 authPriv (SHA/AES) user. Secrets are read from the lab state dir, never passed on a
-command line.
-"""
+"""Reach lab routers over SSH the way an operator does: the lab's controller key and known_hosts
+with strict host key checking, on the management IPs. (SNMP goes through the southbound client
+with the lab's inventory, like every other poll.)"""
 from __future__ import annotations
 
-import asyncio
 import subprocess
-from collections.abc import Sequence
-
-from pysnmp.hlapi.v3arch.asyncio import (
-    ContextData, ObjectIdentity, ObjectType, SnmpEngine, UdpTransportTarget, UsmUserData,
-    get_cmd, usmAesCfb128Protocol, usmHMACSHAAuthProtocol, walk_cmd)
 
 from controller.lab.creds import Credentials
-
-SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
-SYS_NAME = "1.3.6.1.2.1.1.5.0"
-IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
-IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8"
 
 
 def ssh_command(creds: Credentials, host: str, command: str, timeout: float = 10) -> str:
@@ -33,61 +19,3 @@ def ssh_command(creds: Credentials, host: str, command: str, timeout: float = 10
     if proc.returncode != 0:
         raise ConnectionError(f"ssh {host}: exit {proc.returncode}: {proc.stderr.strip()}")
     return proc.stdout
-
-
-def _user(creds: Credentials) -> UsmUserData:
-    return UsmUserData(creds.snmp_user, creds.snmp_auth, creds.snmp_priv,
-                       authProtocol=usmHMACSHAAuthProtocol, privProtocol=usmAesCfb128Protocol)
-
-
-async def _get(engine: SnmpEngine, creds: Credentials, host: str, oids: Sequence[str],
-               timeout: float) -> dict[str, str]:
-    target = await UdpTransportTarget.create((host, 161), timeout=timeout, retries=1)
-    err, status, _, binds = await get_cmd(engine, _user(creds), target, ContextData(),
-                                          *(ObjectType(ObjectIdentity(o)) for o in oids))
-    if err or status:
-        raise ConnectionError(f"snmp {host}: {err or status.prettyPrint()}")
-    return {str(name): value.prettyPrint() for name, value in binds}
-
-
-async def _walk(engine: SnmpEngine, creds: Credentials, host: str, oid: str,
-                timeout: float) -> dict[str, str]:
-    target = await UdpTransportTarget.create((host, 161), timeout=timeout, retries=1)
-    out = {}
-    async for err, status, _, binds in walk_cmd(engine, _user(creds), target, ContextData(),
-                                                 ObjectType(ObjectIdentity(oid)),
-                                                 lexicographicMode=False):
-        if err or status:
-            raise ConnectionError(f"snmp {host}: {err or status.prettyPrint()}")
-        out.update({str(name): value.prettyPrint() for name, value in binds})
-    return out
-
-
-def snmp_get_many(creds: Credentials, hosts: Sequence[str], oids: Sequence[str],
-                  timeout: float = 2.0) -> dict[str, dict[str, str] | Exception]:
-    """GET `oids` from every host concurrently; per host the values or the error."""
-    async def main() -> list[dict[str, str] | BaseException]:
-        engine = SnmpEngine()
-        try:
-            return await asyncio.gather(*(_get(engine, creds, h, oids, timeout) for h in hosts),
-                                        return_exceptions=True)
-        finally:
-            engine.close_dispatcher()
-    return dict(zip(hosts, asyncio.run(main())))
-
-
-def snmp_get(creds: Credentials, host: str, oids: Sequence[str], timeout: float = 2.0) -> dict[str, str]:
-    result = snmp_get_many(creds, [host], oids, timeout)[host]
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
-def snmp_walk(creds: Credentials, host: str, oid: str, timeout: float = 2.0) -> dict[str, str]:
-    async def main() -> dict[str, str]:
-        engine = SnmpEngine()
-        try:
-            return await _walk(engine, creds, host, oid, timeout)
-        finally:
-            engine.close_dispatcher()
-    return asyncio.run(main())

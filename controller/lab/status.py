@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
 from controller.lab import creds as credentials
 from controller.lab.faults import active_outage
-from controller.lab.mgmt import SYS_NAME, snmp_get_many, ssh_command
+from controller.lab.mgmt import ssh_command
 from controller.lab.state import DEFAULT_LAB, LabError, LabState, require
 from controller.lab.system import alive, parallel, run
 from controller.model.layers import ip_graph
 from controller.model.load import load_topology
 from controller.model.topology import Topology
+from controller.southbound.snmp.inventory import load_inventory
+from controller.southbound.snmp.poller import poll_once
 
 SHOW = ("show ip ospf neighbor json", "show bfd peers json", "show ip route ospf json")
 
@@ -99,7 +102,8 @@ def lab_status(name: str = DEFAULT_LAB, *, management: bool = True) -> dict[str,
     if management:
         creds = credentials.load(state.dir)
         hosts = {r: str(topo.routers[r].mgmt.ip) for r in topo.routers}
-        snmp = snmp_get_many(creds, list(hosts.values()), [SYS_NAME])
+        targets, _ = load_inventory(Path(state.dir) / "inventory")
+        names = {p.router: p.sys_name for p in poll_once(targets, columns=())}
 
         def ssh_ok(router: str) -> bool:
             try:
@@ -109,9 +113,8 @@ def lab_status(name: str = DEFAULT_LAB, *, management: bool = True) -> dict[str,
 
         ssh = dict(zip(topo.routers, parallel(ssh_ok, topo.routers, workers=6)))
         for row in rows:
-            answer = snmp[hosts[row["router"]]]
             row["ssh"] = ssh[row["router"]]
-            row["snmp"] = isinstance(answer, dict) and answer.get(SYS_NAME) == row["router"]
+            row["snmp"] = names.get(row["router"]) == row["router"]
     return {"lab": name, "converged": converged(rows),
             "failures": [f["element"] for f in state.failures], "routers": rows}
 

@@ -1,6 +1,7 @@
 """Integration tests against the live netns lab (root, FRR, sshd, snmpd). See conftest.py."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import json
@@ -14,6 +15,7 @@ import networkx as nx
 import pytest
 
 from controller.lab import mgmt
+from controller.lab.daemons import tune_snmpd
 from controller.lab.down import lab_down
 from controller.lab.faults import lab_cut
 from controller.lab.state import STATE_ROOT, LabState, lab_dir
@@ -22,10 +24,15 @@ from controller.lab.system import alive, netns_list
 from controller.lab.up import lab_up
 from controller.model.layers import Element, ip_graph, outage
 from controller.model.topology import Topology
+from controller.southbound.snmp.client import SnmpError, snmp_set
+from controller.southbound.snmp.inventory import Credentials, Target, load_inventory
+from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, SYS_NAME, dotted
+from controller.southbound.snmp.poller import poll_once
 
 from conftest import LAB, Lab, skip_reason, tiny_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+SYS_NAME_0 = f"{dotted(SYS_NAME)}.0"
 
 
 # --- independent expectations from the model -------------------------------------------------
@@ -68,9 +75,17 @@ def wait_for(check, timeout: float, step: float = 0.1):
     return check()
 
 
-def if_index(lab: Lab, router: str, name: str) -> str:
-    descr = mgmt.snmp_walk(lab.creds, str(lab.topo.routers[router].mgmt.ip), mgmt.IF_DESCR)
-    return next(oid.rsplit(".", 1)[1] for oid, value in descr.items() if value == name)
+def lab_targets(lab: Lab) -> dict[str, Target]:
+    """The SNMP targets of the inventory the lab wrote (v3 authPriv from its credentials)."""
+    targets, problems = load_inventory(Path(lab.state.dir) / "inventory")
+    assert problems == []
+    return {t.router: t for t in targets}
+
+
+def oper_status(lab: Lab, router: str, interface: str) -> int | None:
+    """ifOperStatus of one interface, read by SNMP from the router's agent."""
+    poll, = poll_once([lab_targets(lab)[router]])
+    return next((i.oper for i in poll.interfaces.values() if i.name == interface), None)
 
 
 def ngk(*args: str) -> subprocess.CompletedProcess:
@@ -116,36 +131,57 @@ def test_ssh_rejects_a_wrong_host_key(lab_shared: Lab, tmp_path: Path) -> None:
 
 
 def test_snmp_system_and_interfaces(lab_shared: Lab) -> None:
-    topo, creds = lab_shared.topo, lab_shared.creds
-    hosts = {str(r.mgmt.ip): r.id for r in topo.routers.values()}
-    got = mgmt.snmp_get_many(creds, list(hosts), [mgmt.SYS_NAME, mgmt.SYS_UPTIME])
-    for host, values in got.items():
-        assert not isinstance(values, Exception), values
-        assert values[mgmt.SYS_NAME] == hosts[host]
-        assert int(values[mgmt.SYS_UPTIME]) > 0
-    router = next(iter(topo.routers.values()))
-    descr = mgmt.snmp_walk(creds, str(router.mgmt.ip), mgmt.IF_DESCR)
-    status = mgmt.snmp_walk(creds, str(router.mgmt.ip), mgmt.IF_OPER_STATUS)
-    by_name = {v: status[o.replace(mgmt.IF_DESCR, mgmt.IF_OPER_STATUS)] for o, v in descr.items()}
-    ifaces = {e.interface for lk in topo.links.values() for e in (lk.a, lk.b)
-              if e.router == router.id}
-    assert ifaces | {"mgmt0", "lo"} == set(by_name)
-    assert all(by_name[i] == "1" for i in ifaces | {"mgmt0"})
+    topo = lab_shared.topo
+    targets = lab_targets(lab_shared)
+    assert {t.host for t in targets.values()} == {str(r.mgmt.ip) for r in topo.routers.values()}
+    assert {t.credentials.version for t in targets.values()} == {"3"}
+    for poll in poll_once(list(targets.values())):
+        assert poll.error is None and poll.problems == [], poll
+        assert poll.sys_name == poll.router and poll.sys_uptime > 0
+        by_name = {i.name: i.oper for i in poll.interfaces.values()}
+        ifaces = {e.interface for lk in topo.links.values() for e in (lk.a, lk.b)
+                  if e.router == poll.router}
+        assert ifaces | {"mgmt0", "lo"} == set(by_name), poll.router
+        assert all(by_name[i] == 1 for i in ifaces | {"mgmt0"}), poll.router
+
+
+def test_status_sees_every_router_over_ssh_and_snmp(lab_shared: Lab) -> None:
+    rows = lab_status(LAB)["routers"]
+    assert {r["router"] for r in rows} == set(lab_shared.topo.routers)
+    assert all(r["ssh"] is True and r["snmp"] is True for r in rows), rows
 
 
 def test_snmp_v2c_community_only_from_the_management_subnet(lab_shared: Lab) -> None:
     creds, topo = lab_shared.creds, lab_shared.topo
     src, dst = list(topo.routers)[:2]
     args = ["snmpget", "-v2c", "-c", creds.snmp_community, "-t", "1", "-r", "0", "-On"]
-    ok = subprocess.run(args + [str(topo.routers[dst].mgmt.ip), mgmt.SYS_NAME],
+    ok = subprocess.run(args + [str(topo.routers[dst].mgmt.ip), SYS_NAME_0],
                         capture_output=True, text=True, env={**os.environ, "MIBS": ""})
     assert dst in ok.stdout
     # the same request from an address outside the management subnet is filtered
     far = subprocess.run(["ip", "netns", "exec", lab_shared.state.routers[src].netns] + args
                          + [f"--clientaddr={topo.routers[src].loopback.ip}",
-                            str(topo.routers[dst].mgmt.ip), mgmt.SYS_NAME],
+                            str(topo.routers[dst].mgmt.ip), SYS_NAME_0],
                          capture_output=True, text=True, env={**os.environ, "MIBS": ""})
     assert dst not in far.stdout
+
+
+def test_agents_read_the_kernel_and_the_tuning_community_writes_nothing_else(lab_shared: Lab) -> None:
+    """The lab set every agent's ifTable cache timeout to 0; its write community may set only
+    that object (and, by the nftables filter, only from the management subnet)."""
+    creds, topo = lab_shared.creds, lab_shared.topo
+    get = ["snmpget", "-v2c", "-c", creds.snmp_community, "-t", "1", "-r", "0", "-On", "-Oqv"]
+    for router in topo.routers.values():
+        out = subprocess.run(get + [str(router.mgmt.ip), dotted(IFTABLE_CACHE_TIMEOUT)],
+                             capture_output=True, text=True, env={**os.environ, "MIBS": ""})
+        assert out.stdout.strip() == "0", (router.id, out.stdout, out.stderr)
+    router = next(iter(topo.routers.values()))
+    tune = Target(router.id, str(router.mgmt.ip), 161,
+                  Credentials("2c", community=creds.snmp_tune), 1.0, 0)
+    sys_contact = (1, 3, 6, 1, 2, 1, 1, 4, 0)
+    with pytest.raises(SnmpError, match="agent error"):
+        asyncio.run(snmp_set(tune, [(sys_contact, b"someone else")]))
+    tune_snmpd(router, creds)  # setting the one object again is accepted
 
 
 def _reroute_case(topo: Topology) -> tuple[str, str, str, str, str]:
@@ -174,15 +210,12 @@ def test_cut_reroutes_and_restore_brings_the_path_back(lab_exclusive: Lab) -> No
     link = next(lk for lk in topo.links.values()
                 if span in lk.route and src in (lk.a.router, lk.b.router))
     iface = link.a.interface if link.a.router == src else link.b.interface
-    index = if_index(lab_exclusive, src, iface)
-    oper = f"{mgmt.IF_OPER_STATUS}.{index}"
-    host = str(topo.routers[src].mgmt.ip)
-    assert mgmt.snmp_get(lab_exclusive.creds, host, [oper])[oper] == "1"
+    assert oper_status(lab_exclusive, src, iface) == 1
 
     result = lab_cut(span, "light", LAB)
     assert set(result["links"]) == set(outage(topo, [Element("span", span)]).links)
     assert wait_for(lambda: fib_gateway(lab_exclusive, src, lo) == new_gw, 10)
-    assert wait_for(lambda: mgmt.snmp_get(lab_exclusive.creds, host, [oper])[oper] == "2", 10)
+    assert wait_for(lambda: oper_status(lab_exclusive, src, iface) == 2, 10)
     assert lab_status(LAB, management=False)["failures"] == [f"span:{span}"]
 
     assert ngk("lab", "restore", f"span:{span}", "--name", LAB).returncode == 0

@@ -163,3 +163,15 @@ async def poll_all(clients: Clients, targets: list[Target], concurrency: int = 2
         return poll
 
     return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def poll_once(targets: list[Target], **options: Any) -> list[DevicePoll]:
+    """One `poll_all` (same options) on a socket of its own, for callers outside an event loop."""
+    async def run() -> list[DevicePoll]:
+        clients = await Clients.open()
+        try:
+            return await poll_all(clients, targets, **options)
+        finally:
+            clients.close()
+
+    return asyncio.run(run())
