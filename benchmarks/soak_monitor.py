@@ -1,6 +1,6 @@
 """Soak: the monitor (poll, state, store) against hundreds of agents for many cycles; prints RSS
 at start and end, cycle times, store size. Runs in a private network namespace like bench_snmp.
-Usage: python benchmarks/soak_monitor.py [--agents 100] [--ports 3] [--cycles 60] [--interval 1]
+Usage: python benchmarks/soak_monitor.py [--agents 100] [--ports 3] [--cycles 60] [--interval 1] [--v3]
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_snmp import BASE_PORT, COMMUNITY, in_private_netns, start_agents
+from bench_snmp import BASE_PORT, COMMUNITY, V3, in_private_netns, start_agents
 
 from controller.services.monitor import Monitor
 from controller.southbound.snmp.inventory import Credentials, Target
@@ -49,13 +49,16 @@ def main() -> int:
     ap.add_argument("--ports", type=int, default=3)
     ap.add_argument("--cycles", type=int, default=60)
     ap.add_argument("--interval", type=float, default=1.0)
+    ap.add_argument("--v3", action="store_true", help="poll with SNMPv3 authPriv (SHA, AES)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ngk-soak-"))
     procs = start_agents(tmp, args.agents, args.ports)
     n = args.agents * args.ports
-    targets = [Target(f"d{p}", "127.0.0.1", p, Credentials("2c", community=COMMUNITY), 2.0, 1)
+    creds = V3 if args.v3 else Credentials("2c", community=COMMUNITY)
+    targets = [Target(f"d{p}", "127.0.0.1", p, creds, 2.0, 1)
                for p in range(BASE_PORT, BASE_PORT + n)]
-    print(f"{n} devices ({args.agents} snmpd), {args.cycles} cycles every {args.interval} s; "
+    print(f"{n} devices ({args.agents} snmpd, SNMP{'v3 authPriv' if args.v3 else 'v2c'}), "
+          f"{args.cycles} cycles every {args.interval} s; "
           f"RSS at start {rss_mb():.1f} MB")
     try:
         store = Store(tmp / "soak.db")

@@ -15,10 +15,10 @@ from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
 from controller.cli.deploy import InsecureOption, InventoryOption, LimitOption
 from controller.config.rules import SEVERITIES, load_rules
+from controller.model.select import select_limit
 from controller.services import compliance as service
 from controller.services import reports
 from controller.services import schedule as scheduling
-from controller.services.deploy import select
 from controller.southbound.nornir_setup import build_nornir
 from controller.store import DEFAULT_DB, Store
 
@@ -64,7 +64,7 @@ def compliance(
     topo = topology(topology_path)
     with user_errors():
         rules = load_rules(rules_file)
-        routers = select(topo, limit)
+        routers = select_limit(topo, limit)
         nr = None if recorded else build_nornir(inventory, workers=workers, insecure=insecure)
         store = None if no_history else Store(db)
         report = service.compliance(topo, routers, rules, threshold=threshold, nr=nr,

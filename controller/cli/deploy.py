@@ -9,6 +9,7 @@ from rich.syntax import Syntax
 
 from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, table, topology, user_errors)
+from controller.model.select import select_limit
 from controller.services import backup as backup_service
 from controller.services import deploy as deploy_service
 from controller.services.audit import AuditLog
@@ -18,7 +19,7 @@ InventoryOption = typer.Option(
     Path("/run/ngk/ngk/inventory"), "--inventory", "-i", envvar="NGK_INVENTORY",
     help="Nornir inventory directory (default: the lab's, /run/ngk/ngk/inventory).")
 LimitOption = typer.Option(None, "--limit", "-l", help="Routers: ids or globs, site=, role=, "
-                                                       "platform=; comma-separated.")
+                                                       "platform=, group=, kind=; comma-separated.")
 WorkersOption = typer.Option(10, "--workers", "-w", min=1, help="Routers handled in parallel.")
 InsecureOption = typer.Option(False, "--insecure", help="Do NOT check SSH host keys.")
 
@@ -38,7 +39,7 @@ def render(
     """Render the intended config of each router (stdout, or files with --out)."""
     topo = topology(topology_path)
     with user_errors():
-        configs = deploy_service.intended(topo, deploy_service.select(topo, limit))
+        configs = deploy_service.intended(topo, select_limit(topo, limit))
     if out is None:
         for router, text in configs.items():
             console.print(f"[bold]# {router}[/bold]")
@@ -67,7 +68,7 @@ def deploy(
     """Diff the intended configs against the routers; with --commit apply, verify, confirm."""
     topo = topology(topology_path)
     with user_errors():
-        configs = deploy_service.intended(topo, deploy_service.select(topo, limit))
+        configs = deploy_service.intended(topo, select_limit(topo, limit))
         nr = _nornir(inventory, workers, insecure)
         report = deploy_service.deploy(
             topo, nr, configs, commit=commit, confirm_timeout=confirm_timeout,

@@ -68,7 +68,7 @@ def history(failure: Optional[str] = typer.Option(None, "--failure",
                                                   help="Only this failure, e.g. span:osl-ham-e6."),
             db: Path = DbOption, as_json: bool = JsonOption) -> None:
     """Compare stored drill runs: per failure and mode, the max gap of every run."""
-    from controller.services.drills import drill_history
+    from controller.services.drill_store import drill_history
 
     try:
         result = drill_history(Store(db), failure)

@@ -9,6 +9,7 @@ import yaml
 from controller.cli.common import JsonOption, TopologyOption, emit, err_console, table, topology
 from controller.cli.common import user_errors
 from controller.lab.state import DEFAULT_LAB
+from controller.model.select import select_limit
 from controller.playbook.model import Step, load_playbook
 from controller.playbook.registry import Context
 from controller.playbook.runner import run_playbook
@@ -24,7 +25,8 @@ def play(
     topology_file: Path = TopologyOption,
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show what each step "
                                  "would do; change nothing."),
-    limit: str = typer.Option(None, "--limit", "-l", help="Only these routers (comma-separated)."),
+    limit: str = typer.Option(None, "--limit", "-l", help="Only these routers: comma-separated "
+                              "ids, globs or KEY=VALUE (site, role, platform, group, host, kind)."),
     var: list[str] = typer.Option([], "--var", help="Override a playbook variable: NAME=VALUE."),
     lab: str = typer.Option(DEFAULT_LAB, "--lab", envvar="NGK_LAB", help="Lab name."),
     as_json: bool = JsonOption,
@@ -41,8 +43,8 @@ def play(
     topo = topology(topology_file)
     with user_errors():
         book = load_playbook(playbook, overrides)
-    ctx = Context(topo, dry_run=dry_run, lab=lab,
-                  limit=[x.strip() for x in limit.split(",")] if limit else None)
+        chosen = select_limit(topo, limit) if limit else None
+    ctx = Context(topo, dry_run=dry_run, lab=lab, limit=chosen)
 
     def progress(step: Step, status: str) -> None:
         err_console.print(f"[bold]{step.name}[/bold] ({step.action}): {status}", highlight=False)

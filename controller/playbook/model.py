@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.model.select import KEYS
 from controller.model.source import Diagnostic, Document, InputError, load_yaml
 from controller.playbook.registry import ACTIONS
 
 ON_FAILURE = ("stop", "continue", "rollback")
-TARGET_KEYS = ("site", "role", "group", "host", "kind")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -117,9 +117,9 @@ def _step(doc: Document, i: int, raw: Any, variables: dict[str, Any],
         diags.append(doc.diag(path + ("targets",), "targets must be a mapping"))
     else:
         for key, value in targets_raw.items():
-            if key not in TARGET_KEYS:
+            if key not in KEYS:
                 diags.append(doc.diag(path + ("targets", key), f"unknown target filter {key!r} "
-                                                               f"(use {', '.join(TARGET_KEYS)})"))
+                                                               f"(use {', '.join(KEYS)})"))
                 continue
             targets[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
     on_failure = raw.get("on_failure", "stop")

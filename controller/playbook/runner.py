@@ -9,30 +9,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from controller.model.topology import Topology
+from controller.model.select import select_targets
 from controller.playbook.model import Playbook, Step
 from controller.playbook.registry import ACTIONS, Context, Outcome
 
 RUN_LOG = Path(os.environ.get("NGK_STATE_DIR", "/var/lib/ngk")) / "playbook-runs.jsonl"
-
-
-def select_routers(topo: Topology, targets: dict[str, list[str]],
-                   limit: list[str] | None = None) -> list[str]:
-    """Routers matching every filter (site id or name, role, group = site/role/region, host)."""
-    out = []
-    for r in topo.routers.values():
-        site = topo.sites[r.site]
-        groups = {f"site_{r.site}", f"role_{r.role}", r.site, r.role, f"region_{site.region}"}
-        checks = {
-            "site": lambda v: r.site in v or site.name in v,
-            "role": lambda v: r.role in v,
-            "group": lambda v: bool(groups & set(v)),
-            "host": lambda v: r.id in v,
-            "kind": lambda v: site.kind in v,
-        }
-        if all(checks[k](v) for k, v in targets.items()) and (not limit or r.id in limit):
-            out.append(r.id)
-    return out
 
 
 def run_playbook(book: Playbook, ctx: Context,
@@ -50,7 +31,7 @@ def run_playbook(book: Playbook, ctx: Context,
             progress(step, "running")
         t0 = time.monotonic()
         try:
-            targets = select_routers(ctx.topology, step.targets, ctx.limit)
+            targets = select_targets(ctx.topology, step.targets, ctx.limit)
             outcome = ACTIONS[step.action].run(ctx, targets, step.args)
         except KeyboardInterrupt:
             interrupted = True

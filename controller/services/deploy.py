@@ -8,7 +8,6 @@ never confirmed reverts by itself when its commit-confirm timer fires, even if t
 """
 from __future__ import annotations
 
-import fnmatch
 import time
 import uuid
 from collections.abc import Callable
@@ -49,25 +48,6 @@ class DeployReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def select(topo: Topology, limit: str | None) -> list[str]:
-    """Router ids matching a comma-separated filter of ids, globs, site=X, role=X, platform=X."""
-    if not limit:
-        return sorted(topo.routers)
-    chosen: set[str] = set()
-    for term in (t.strip() for t in limit.split(",") if t.strip()):
-        key, _, value = term.partition("=")
-        if value:
-            if key not in ("site", "role", "platform"):
-                raise KeyError(f"--limit {term!r}: use site=, role= or platform=")
-            hits = {r.id for r in topo.routers.values() if getattr(r, key) == value}
-        else:
-            hits = set(fnmatch.filter(topo.routers, term))
-        if not hits:
-            raise KeyError(f"--limit {term!r} matches no router")
-        chosen |= hits
-    return sorted(chosen)
 
 
 def intended(topo: Topology, routers: list[str]) -> dict[str, str]:

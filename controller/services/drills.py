@@ -8,7 +8,6 @@ Whatever happens after the injection (an error, Ctrl-C), the failure is restored
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import threading
@@ -26,22 +25,16 @@ from controller.model.layers import Outage, outage, resolve_element
 from controller.model.load import load_topology
 from controller.model.topology import Topology
 from controller.services import forwarding as fwd
+from controller.services.drill_store import store_report
+from controller.services.drill_targets import targets
+from controller.services.drill_watch import MonitorWatch
 from controller.services.probes import DEFAULT_INTERVAL, FlowRecord, Member, ProbeSet, flow_stats
 from controller.store import DEFAULT_DB, Store
 
 CUT_KINDS = ("span", "srlg", "link")
 FAIL_KINDS = ("router", "site")
 MODES = ("light", "silent")
-LIGHT_LIMIT_MS = 50.0
-SILENT_LIMIT_MS = 200.0
 POLL_PAUSE_S = 0.1  # between routing polls (each is ~45 vtysh processes)
-SCHEMA = ["""
-CREATE TABLE drills (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL, lab TEXT, failure TEXT,
-                     mode TEXT, restored INTEGER, affected INTEGER, max_gap_ms REAL, lost INTEGER,
-                     paths_matched INTEGER, igp_converged_ms REAL, monitor_event_ms REAL,
-                     report TEXT);
-CREATE INDEX drills_failure ON drills (failure, mode, ts)
-"""]
 
 
 @dataclass
@@ -55,90 +48,6 @@ class DrillOptions:
     out_dir: Path | None = None  # default: <db dir>/drills/<time>-<failure>
     db: Path | None = DEFAULT_DB  # None: do not store
 
-
-class MonitorWatch:
-    """ngk's monitor against the lab, in a thread: SNMP poll cycles back to back (a pause
-    between them) and its trap receiver when the lab's trap port is free. Once armed, the first
-    link-down event on an end of a failed link (or router-down of a failed router) is kept."""
-
-    PAUSE_S = 0.5  # pysnmp is CPU-bound: back-to-back cycles would starve the lab's bfdd
-
-    def __init__(self, state: LabState, topo: Topology, workdir: Path):
-        self.state, self.topo, self.workdir = state, topo, workdir
-        self.watch: tuple[set[tuple[str, str]], set[str]] | None = None
-        self.found: dict[str, Any] | None = None
-        self.notes: list[str] = []
-        self.cycles = 0
-        self.ready, self.stopping = threading.Event(), threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    def start(self, timeout: float = 20.0) -> None:
-        """Run until the first (baseline) poll cycle is done, so later changes are events."""
-        self.thread.start()
-        if not self.ready.wait(timeout):
-            self.notes.append(f"monitor: first poll cycle not done within {timeout:g} s")
-
-    def arm(self, down: Outage) -> None:
-        ends = {(e.router, e.interface) for i in down.links
-                for e in (self.topo.links[i].a, self.topo.links[i].b)}
-        self.watch = (ends, set(down.routers))
-
-    def stop(self) -> dict[str, Any]:
-        self.stopping.set()
-        self.thread.join(30)
-        out = dict(self.found or {"event_ms": None})
-        if self.found is None:
-            self.notes.append("no monitor event for the failure while it lasted"
-                              + (" (a silent failure keeps interfaces up: SNMP sees nothing)"
-                                 if self.watch and not self.watch[1] else ""))
-        out.update({"cycles": self.cycles, "note": "; ".join(self.notes) or None})
-        return out
-
-    def _check(self, events: list[dict], source: str) -> None:
-        if self.watch is None or self.found is not None:
-            return
-        ends, routers = self.watch
-        for e in events:
-            hit = (e["kind"] in ("link_down", "linkDown") and (e["router"], e["interface"]) in ends
-                   ) or (e["kind"] == "router_down" and e["router"] in routers)
-            if hit:
-                self.found = {"wall": time.time(), "source": source, "kind": e["kind"],
-                              "router": e["router"], "interface": e["interface"]}
-                return
-
-    async def _main(self) -> None:
-        from controller.lab.daemons import TRAP_PORT
-        from controller.lab.network import controller_address
-        from controller.services.monitor import Monitor
-        from controller.southbound.snmp.inventory import load_inventory
-        from controller.southbound.snmp.traps import TrapReceiver
-
-        monitor = receiver = None
-        try:  # the drill goes on without the monitor; the reason is reported
-            targets, _ = load_inventory(Path(self.state.dir) / "inventory")
-            monitor = Monitor(targets, Store(self.workdir / "monitor.db"))
-            receiver = TrapReceiver(targets, lambda t: self._check(monitor.on_trap(t), "trap"),
-                                    str(controller_address(self.topo).ip), TRAP_PORT)
-            try:
-                receiver.start()
-            except OSError as exc:
-                receiver = None
-                self.notes.append(f"trap port {TRAP_PORT} not available ({exc.strerror}): "
-                                  "polls only")
-            while not self.stopping.is_set():
-                report = await monitor.cycle()
-                self.cycles += 1
-                self.ready.set()
-                self._check(report["events"], "poll")
-                await asyncio.sleep(self.PAUSE_S)
-        except Exception as exc:
-            self.notes.append(f"monitor stopped: {exc}")
-        finally:
-            self.ready.set()
-            if receiver:
-                receiver.close()
-            if monitor:
-                monitor.close()
 
 
 def flows(topo: Topology) -> list[tuple[str, str]]:
@@ -406,50 +315,6 @@ class Drill:
         return row
 
 
-def targets(report: dict[str, Any], topo: Topology, down: Outage) -> list[dict[str, Any]]:
-    """The issue's four targets with the measured figure; `met` is None when one does not apply
-    to this drill (e.g. the silent-failure bar in a light cut). Interruptions count the affected
-    flows that can recover (not those from or to a failed router)."""
-    rows = report["flows"]
-    affected = [f for f in rows if f["affected"]]
-    rerouted = [f for f in affected if not f["endpoint_down"]]  # can recover at all
-    gap = max((f["max_gap_ms"] for f in rerouted if f["max_gap_ms"] is not None), default=None)
-    outage_ms = max((f["outage_ms"] for f in rerouted if f["outage_ms"] is not None), default=None)
-    noise = max((f["baseline_max_gap_ms"] for f in rows if f["baseline_max_gap_ms"] is not None),
-                default=None)
-    dc = set(topo.datacentres())
-    dc_dc = any(len({topo.routers[e.router].site for e in (lk.a, lk.b)} & dc) == 2
-                and topo.routers[lk.a.router].site != topo.routers[lk.b.router].site
-                for lk in (topo.links[i] for i in down.links))
-    light = report["action"] == "cut" and report["mode"] == "light" and dc_dc
-    silent = report["mode"] == "silent"
-    matched = sum(1 for f in affected if f["path_matches"])
-    unaffected_lost = sum((f["lost"] or 0) + (f["restore_lost"] or 0)
-                          for f in rows if not f["affected"])
-
-    def target(ident: str, text: str, measured: Any, limit: Any, unit: str, applies: bool,
-               ok: bool, **extra: Any) -> dict[str, Any]:
-        return {"id": ident, "target": text, "measured": measured if applies else None,
-                "limit": limit, "unit": unit, "applicable": applies,
-                "met": (ok if measured is not None else False) if applies else None,
-                **(extra if applies else {})}
-
-    gap_extra = {"outage_ms": outage_ms, "baseline_max_gap_ms": noise}
-
-    return [
-        target("light_cut_gap", "loss-of-light cut of a datacentre-to-datacentre span: "
-               "interruption <= 50 ms per affected flow", gap, LIGHT_LIMIT_MS, "ms", light,
-               gap is not None and gap <= LIGHT_LIMIT_MS, **gap_extra),
-        target("silent_gap", "silent failure with BFD 50 ms x 3: interruption <= 200 ms", gap,
-               SILENT_LIMIT_MS, "ms", silent, gap is not None and gap <= SILENT_LIMIT_MS,
-               **gap_extra),
-        target("path_match", "predicted reroute = observed forwarding path for 100 % of "
-               "affected flows", round(100 * matched / len(affected), 1) if affected else None,
-               100.0, "%", bool(affected), matched == len(affected)),
-        target("unaffected_loss", "unaffected flows: zero loss", unaffected_lost, 0, "probes",
-               True, unaffected_lost == 0),
-    ]
-
 
 def run_drill(action: str, ref: str, mode: str = "light",
               opts: DrillOptions | None = None) -> dict[str, Any]:
@@ -467,41 +332,3 @@ def run_drill(action: str, ref: str, mode: str = "light",
     report["stored"] = store_report(Store(opts.db), report) if opts.db else False
     Path(report["artifacts"]["report"]).write_text(json.dumps(report, indent=1))
     return report
-
-
-# --- storage and history --------------------------------------------------------------------
-def store_report(store: Store, report: dict[str, Any]) -> bool:
-    """Record a drill; False (the reason in store.errors) when the store cannot be written."""
-    store.register("drills", SCHEMA)
-    affected = [f for f in report["flows"] if f["affected"]]
-    gap = max((f["max_gap_ms"] for f in affected if f["max_gap_ms"] is not None), default=None)
-    store.add("INSERT INTO drills (ts, lab, failure, mode, restored, affected, max_gap_ms, lost, "
-              "paths_matched, igp_converged_ms, monitor_event_ms, report) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-              [(time.time(), report["lab"], report["failure"], report["mode"],
-                int(report["restored"]), len(affected), gap,
-                sum(f["lost"] or 0 for f in affected), sum(f["path_matches"] for f in affected),
-                report["igp_converged_ms"], report["monitor_event_ms"], json.dumps(report))])
-    return store.flush()
-
-
-def drill_history(store: Store, failure: str | None = None) -> dict[str, Any]:
-    """Runs per failure and mode, oldest first, with the max gap of each (raises sqlite3.Error)."""
-    store.register("drills", SCHEMA)
-    sql = ("SELECT id, ts, failure, mode, restored, affected, max_gap_ms, lost, paths_matched, "
-           "igp_converged_ms, monitor_event_ms FROM drills")
-    rows = store.query(sql + (" WHERE failure = ?" if failure else "") + " ORDER BY ts, id",
-                       (failure,) if failure else ())
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for (ident, ts, fail, mode, restored, affected, gap, lost, matched, igp, mon) in rows:
-        groups.setdefault((fail, mode), []).append({
-            "id": ident, "ts": ts, "restored": bool(restored), "affected": affected,
-            "max_gap_ms": gap, "lost": lost, "paths_matched": matched,
-            "igp_converged_ms": igp, "monitor_event_ms": mon})
-    out = []
-    for (fail, mode), runs in sorted(groups.items()):
-        gaps = [r["max_gap_ms"] for r in runs if r["max_gap_ms"] is not None]
-        out.append({"failure": fail, "mode": mode, "runs": runs,
-                    "best_gap_ms": min(gaps, default=None), "worst_gap_ms": max(gaps, default=None),
-                    "last_gap_ms": runs[-1]["max_gap_ms"]})
-    return {"failures": out}

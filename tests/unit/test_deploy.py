@@ -12,6 +12,7 @@ import pytest
 
 from controller.model.load import load_topology
 from controller.model.layers import ip_graph
+from controller.model.select import select_limit
 from controller.services import backup as backup_service
 from controller.services import deploy as deploy_service
 from controller.config.management import redact
@@ -155,13 +156,13 @@ def test_confirm_timeout_must_exceed_verification(fleet) -> None:
     ("site=trd,bod-pe1", ["bod-pe1", "trd-cr1", "trd-cr2"]),
 ])
 def test_select(limit: str | None, expected: list[str]) -> None:
-    assert deploy_service.select(TOPO, limit) == expected
+    assert select_limit(TOPO, limit) == expected
 
 
 @pytest.mark.parametrize("limit", ["nope", "colour=red", "site=xyz"])
 def test_select_rejects_what_matches_nothing(limit: str) -> None:
     with pytest.raises(KeyError):
-        deploy_service.select(TOPO, limit)
+        select_limit(TOPO, limit)
 
 
 def healthy() -> dict[str, Observed]:

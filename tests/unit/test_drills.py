@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from controller.cli import drill as drill_cli
 from controller.model.layers import Element, outage
 from controller.model.load import load_topology
-from controller.services import drills
+from controller.services import drill_store, drills
 from controller.services import forwarding as fwd
 from controller.services.probes import FlowRecord, Member, ProbeSet, flow_stats
 from controller.store import Store
@@ -295,15 +295,15 @@ def test_store_and_history(tmp_path):
         for g in runs:
             flows = [{"affected": True, "max_gap_ms": g, "lost": 3, "path_matches": True},
                      {"affected": False, "max_gap_ms": 99.0, "lost": 0, "path_matches": True}]
-            assert drills.store_report(store, {**base, "failure": failure, "flows": flows})
+            assert drill_store.store_report(store, {**base, "failure": failure, "flows": flows})
     store.close()
-    hist = drills.drill_history(Store(tmp_path / "ngk.db"))
+    hist = drill_store.drill_history(Store(tmp_path / "ngk.db"))
     got = {g["failure"]: [r["max_gap_ms"] for r in g["runs"]] for g in hist["failures"]}
     assert got == gaps
     a = next(g for g in hist["failures"] if g["failure"] == "span:a")
     assert (a["best_gap_ms"], a["worst_gap_ms"], a["last_gap_ms"]) == (40.0, 55.5, 55.5)
-    assert drills.drill_history(Store(tmp_path / "ngk.db"), "span:b")["failures"][0]["runs"][0][
-        "lost"] == 3
+    assert drill_store.drill_history(Store(tmp_path / "ngk.db"), "span:b")["failures"][0][
+        "runs"][0]["lost"] == 3
 
 
 # --- the prober, on loopback addresses -------------------------------------------------------

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from controller.model.load import load_topology
+from controller.model.select import select_targets
 from controller.model.source import InputError
 from controller.playbook.model import load_playbook
 from controller.playbook.registry import ACTIONS, Context, Outcome, action
-from controller.playbook.runner import run_playbook, select_routers
+from controller.playbook.runner import run_playbook
 
 TOPO = load_topology()
 PLAYBOOKS = sorted((Path(__file__).parents[2] / "playbooks").glob("*.yaml"))
@@ -98,10 +99,10 @@ def test_interrupt_restores_what_was_done(tmp_path):
 
 
 def test_targets_and_variables(tmp_path):
-    assert select_routers(TOPO, {"site": ["Oslo"]}) == ["osl-cr1", "osl-cr2"]
-    assert select_routers(TOPO, {"role": ["core"], "site": ["trd"]}) == ["trd-cr1", "trd-cr2"]
-    assert select_routers(TOPO, {"kind": ["member"]}, limit=["unn-ce1", "osl-cr1"]) == ["unn-ce1"]
-    assert select_routers(TOPO, {"group": ["region_north"], "role": ["pe"]}) == ["bod-pe1"]
+    assert select_targets(TOPO, {"site": ["Oslo"]}) == ["osl-cr1", "osl-cr2"]
+    assert select_targets(TOPO, {"role": ["core"], "site": ["trd"]}) == ["trd-cr1", "trd-cr2"]
+    assert select_targets(TOPO, {"kind": ["member"]}, limit=["unn-ce1", "osl-cr1"]) == ["unn-ce1"]
+    assert select_targets(TOPO, {"group": ["region_north"], "role": ["pe"]}) == ["bod-pe1"]
     pb = load_playbook(PLAYBOOKS[[p.stem for p in PLAYBOOKS].index("drain-site")], {"site": "brg"})
     assert pb.steps[1].targets == {"site": ["brg"]}
     assert pb.steps[0].args["failure"] == ["site:brg"]
