@@ -52,6 +52,11 @@ class Agent:
         self.pid = read_pid(self.base / "pid")
 
     def stop(self) -> None:
+        pidfile = self.base / "pid"
+        if not self.pid and pidfile.exists():  # start() failed after the daemon forked
+            self.pid = int(pidfile.read_text().split()[0])
+        if not self.pid:
+            return
         subprocess.run(["kill", str(self.pid)], check=False)
         for _ in range(100):
             if not Path(f"/proc/{self.pid}").exists():
@@ -66,18 +71,22 @@ class Agent:
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory):
     a = Agent(tmp_path_factory.mktemp("snmpv3"))
-    a.start()
-    yield a
-    a.stop()
+    try:
+        a.start()
+        yield a
+    finally:
+        a.stop()
 
 
 @pytest.fixture
 def own_agent(tmp_path):
     """An agent of the test's own, as the test restarts it."""
     a = Agent(tmp_path)
-    a.start()
-    yield a
-    a.stop()
+    try:
+        a.start()
+        yield a
+    finally:
+        a.stop()
 
 
 async def polls(targets: list[Target], concurrency: int = 256) -> list[DevicePoll]:
