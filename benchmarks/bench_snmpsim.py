@@ -41,7 +41,7 @@ from pathlib import Path
 
 import snmpsim_data
 
-from controller.southbound.snmp.client import Clients
+from controller.southbound.snmp.client import SnmpClient
 from controller.southbound.snmp.inventory import Credentials, Target
 from controller.southbound.snmp.oids import IF_COLUMNS, IF_OPER_STATUS, SYS_UPTIME, dotted
 from controller.southbound.snmp.poller import DevicePoll, poll_all
@@ -221,17 +221,17 @@ async def ngk_cycles(targets: list[Target], recs: list[Recording], cycles: int, 
                      agents: list[subprocess.Popen], full: bool) -> Row:
     subset = {} if full else {"columns": ("oper",), "max_rows": IFS}
     row = Row(f"ngk poll_all{' full tables' if full else ''} (concurrency {concurrency})")
-    clients = await Clients.open()
+    client = await SnmpClient.create()
     try:
         for _ in range(cycles):
             with Meter(agents, cpu_self) as m:
-                polls = await poll_all(clients, targets, concurrency=concurrency, **subset)
+                polls = await poll_all(client, targets, concurrency=concurrency, **subset)
             ok = [rec for p, rec in zip(polls, recs) if ngk_correct(p, rec, full)]
             m.run.answered = len(ok)
             m.run.values = sum(r.full_values for r in ok) if full else VALUES * len(ok)
             row.runs.append(m.run)
     finally:
-        clients.close()
+        client.close()
     return row
 
 

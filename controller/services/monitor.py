@@ -15,7 +15,7 @@ from controller.model.topology import Topology
 from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
 from controller.services.metrics import serve_metrics
-from controller.southbound.snmp.client import Clients
+from controller.southbound.snmp.client import SnmpClient
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS,
                                              TICKS_PER_S)
@@ -99,7 +99,7 @@ class Monitor:
         self.targets, self.store, self.impact, self.alerts = targets, store, impact, alerts
         self.concurrency = concurrency
         self.state: dict[str, RouterState] = {t.router: RouterState() for t in targets}
-        self.clients: Clients | None = None
+        self.client: SnmpClient | None = None
         self.event_counts: dict[str, int] = {}
         self.traps = 0
         self.last_cycle = 0.0
@@ -297,8 +297,8 @@ class Monitor:
     # --- cycles ---------------------------------------------------------------------------
     async def cycle(self) -> dict[str, Any]:
         """Poll everything once; returns the cycle report (docs/monitor.md, `--once --json`)."""
-        if self.clients is None:
-            self.clients = await Clients.open()
+        if self.client is None:
+            self.client = await SnmpClient.create()
         start = time.perf_counter()
         events: list[dict] = []
         mine: dict[str, list[dict]] = {}
@@ -312,7 +312,7 @@ class Monitor:
             else:
                 events.extend(mine[poll.router])
 
-        polls = await poll_all(self.clients, self.targets, self.concurrency, on_result=on_result)
+        polls = await poll_all(self.client, self.targets, self.concurrency, on_result=on_result)
         self.last_cycle = time.perf_counter() - start
         self._finish(events)
         per_router = []
@@ -362,8 +362,8 @@ class Monitor:
                 pass
 
     def close(self) -> None:
-        if self.clients:
-            self.clients.close()
+        if self.client:
+            self.client.close()
         self.store.flush()
 
 

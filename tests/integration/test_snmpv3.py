@@ -16,7 +16,7 @@ import pytest
 
 from controller.lab.system import read_pid
 from controller.southbound.snmp import usm
-from controller.southbound.snmp.client import Clients
+from controller.southbound.snmp.client import SnmpClient
 from controller.southbound.snmp.inventory import Credentials, Target
 from controller.southbound.snmp.poller import DevicePoll, poll_all, poll_device
 
@@ -90,11 +90,11 @@ def own_agent(tmp_path):
 
 
 async def polls(targets: list[Target], concurrency: int = 256) -> list[DevicePoll]:
-    clients = await Clients.open()
+    client = await SnmpClient.create()
     try:
-        return await poll_all(clients, targets, concurrency)
+        return await poll_all(client, targets, concurrency)
     finally:
-        clients.close()
+        client.close()
 
 
 def kernel_links() -> dict[str, int]:
@@ -128,19 +128,19 @@ def test_agent_restart_and_time_drift_are_resynchronised(own_agent):
     """A restarted agent (new engine: unknownEngineID, or boots/time reset) and a manager whose
     estimate of the agent's time is 1,000 s off (notInTimeWindow) are both followed."""
     async def scenario() -> list[tuple[DevicePoll, usm.Engine]]:
-        clients = await Clients.open()
-        engines = clients.client.engines
+        client = await SnmpClient.create()
+        engines = client.engines
         addr = ("127.0.0.1", own_agent.port)
         try:
-            seen = [(await poll_device(clients, own_agent.target()), replace(engines[addr]))]
+            seen = [(await poll_device(client, own_agent.target()), replace(engines[addr]))]
             own_agent.stop()
             own_agent.start()
-            seen.append((await poll_device(clients, own_agent.target()), replace(engines[addr])))
+            seen.append((await poll_device(client, own_agent.target()), replace(engines[addr])))
             engines[addr].time += 1000
-            seen.append((await poll_device(clients, own_agent.target()), replace(engines[addr])))
+            seen.append((await poll_device(client, own_agent.target()), replace(engines[addr])))
             return seen
         finally:
-            clients.close()
+            client.close()
 
     seen = asyncio.run(scenario())
     assert [p.error for p, _ in seen] == [None, None, None]

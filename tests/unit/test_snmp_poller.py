@@ -51,18 +51,10 @@ class FakeAgent:
         return out
 
 
-class FakeClients:
-    def __init__(self, agent):
-        self.agent = agent
-
-    def for_target(self, target):
-        return self.agent
-
-
 @pytest.mark.parametrize("n_if,max_rep", [(0, 16), (1, 1), (10, 3), (37, 16), (5, 5)])
 def test_poll_matches_the_agent_table(n_if, max_rep):
     agent = FakeAgent(mib(n_if, oper={2: 2}))
-    poll = asyncio.run(poll_device(FakeClients(agent), TARGET, max_rep))
+    poll = asyncio.run(poll_device(agent, TARGET, max_rep))
     assert poll.reachable and poll.error is None and poll.problems == []
     assert (poll.sys_uptime, poll.sys_name) == (5000, "r1")
     assert sorted(poll.interfaces) == list(range(1, n_if + 1))
@@ -86,7 +78,7 @@ class Recording(FakeAgent):
 
 def test_subset_poll_is_one_getbulk_of_ten_interfaces():
     agent = Recording(mib(37, oper={3: 2, 12: 2}))
-    poll = asyncio.run(poll_device(FakeClients(agent), TARGET, columns=("oper",), max_rows=10))
+    poll = asyncio.run(poll_device(agent, TARGET, columns=("oper",), max_rows=10))
     assert agent.calls == [(list(SCALARS), [IF_COLUMNS["oper"]], 10)]
     assert poll.reachable and poll.problems == [] and (poll.sys_uptime, poll.sys_name) == (5000, "r1")
     assert {i: f.oper for i, f in poll.interfaces.items()} == {i: 2 if i == 3 else 1 for i in range(1, 11)}
@@ -98,7 +90,7 @@ def test_subset_poll_is_one_getbulk_of_ten_interfaces():
                                                    (11, 10, 10), (20, 7, 3), (5, 10, 3)])
 def test_subset_walk_stops_at_max_rows(n_if, max_rows, max_rep):
     agent = Recording(mib(n_if))
-    poll = asyncio.run(poll_device(FakeClients(agent), TARGET, max_rep, ("oper", "in_octets"), max_rows))
+    poll = asyncio.run(poll_device(agent, TARGET, max_rep, ("oper", "in_octets"), max_rows))
     want = list(range(1, min(n_if, max_rows) + 1))
     assert poll.problems == [] and sorted(poll.interfaces) == want
     assert [(f.oper, f.in_octets) for f in poll.interfaces.values()] == [(1, 1000 * i) for i in want]
@@ -114,21 +106,21 @@ def test_subset_walk_stops_at_max_rows(n_if, max_rows, max_rep):
 def test_poll_all_subset_one_request_per_device():
     agent = Recording(mib(25))
     targets = [Target(f"r{i}", "127.0.0.1", 161, Credentials("2c", community="c")) for i in range(7)]
-    polls = asyncio.run(poll_all(FakeClients(agent), targets, concurrency=3, columns=("oper",), max_rows=10))
+    polls = asyncio.run(poll_all(agent, targets, concurrency=3, columns=("oper",), max_rows=10))
     assert [p.router for p in polls] == [t.router for t in targets] and len(agent.calls) == 7
     assert all(sorted(p.interfaces) == list(range(1, 11)) for p in polls)
 
 
 def test_max_rows_below_one_is_refused():
     with pytest.raises(ValueError, match="max_rows"):
-        asyncio.run(poll_device(FakeClients(FakeAgent(mib(1))), TARGET, max_rows=0))
+        asyncio.run(poll_device(FakeAgent(mib(1)), TARGET, max_rows=0))
 
 
 def test_missing_and_malformed_oids_are_problems_not_crashes():
     data = mib(2)
     del data[SYS_UPTIME + (0,)]
     data[IF_COLUMNS["oper"] + (2,)] = b"up"  # wrong type
-    poll = asyncio.run(poll_device(FakeClients(FakeAgent(data)), TARGET))
+    poll = asyncio.run(poll_device(FakeAgent(data), TARGET))
     assert poll.reachable and poll.sys_uptime is None
     assert any("sysUpTime missing" in p for p in poll.problems)
     assert any("oper has the wrong type" in p for p in poll.problems)
@@ -137,7 +129,7 @@ def test_missing_and_malformed_oids_are_problems_not_crashes():
 
 def test_unreachable_keeps_the_reason():
     agent = FakeAgent({}, SnmpError("timeout: no response"))
-    poll = asyncio.run(poll_device(FakeClients(agent), TARGET))
+    poll = asyncio.run(poll_device(agent, TARGET))
     assert not poll.reachable and poll.error == "timeout: no response"
 
 
@@ -146,7 +138,7 @@ def test_non_increasing_agent_is_stopped():
         async def bulk(self, target, non_repeaters, repeaters, max_repetitions):
             first = await super().bulk(target, non_repeaters, repeaters, 1)
             return first if non_repeaters else [(IF_COLUMNS[k] + (1,), 1) for k in IF_COLUMNS]
-    poll = asyncio.run(poll_device(FakeClients(Loop(mib(3))), TARGET, 1))
+    poll = asyncio.run(poll_device(Loop(mib(3)), TARGET, 1))
     assert any("non-increasing" in p for p in poll.problems)
 
 
@@ -172,20 +164,20 @@ def _monitor(tmp_path, *routers):
 
 def test_state_changes_events_and_restart(tmp_path):
     mon = _monitor(tmp_path, "r1")
-    clients = FakeClients(FakeAgent(mib(2)))
-    first = mon.apply(asyncio.run(poll_device(clients, TARGET)))
+    agent = FakeAgent(mib(2))
+    first = mon.apply(asyncio.run(poll_device(agent, TARGET)))
     assert first == []  # all up on first sight: nothing to report
-    clients.agent = FakeAgent(mib(2, uptime=40, oper={1: 2}))
-    events = mon.apply(asyncio.run(poll_device(clients, TARGET)))
+    agent = FakeAgent(mib(2, uptime=40, oper={1: 2}))
+    events = mon.apply(asyncio.run(poll_device(agent, TARGET)))
     assert {e["kind"] for e in events} >= {"reboot", "link_down"}
     assert all(e["kind"] != "counter_wrap" for e in events)  # reset at reboot, not a wrap
     mon.store.flush()
-    clients.agent = FakeAgent({}, SnmpError("timeout"))
-    assert [e["kind"] for e in mon.apply(asyncio.run(poll_device(clients, TARGET)))] == ["router_down"]
+    agent = FakeAgent({}, SnmpError("timeout"))
+    assert [e["kind"] for e in mon.apply(asyncio.run(poll_device(agent, TARGET)))] == ["router_down"]
     mon.store.flush()
     again = _monitor(tmp_path, "r1")  # a restart keeps state: no second router_down
     assert again.state["r1"].reachable is False and again.state["r1"].oper["eth1"] == "down"
-    assert again.apply(asyncio.run(poll_device(clients, TARGET))) == []
+    assert again.apply(asyncio.run(poll_device(agent, TARGET))) == []
     rows = again.store.query("SELECT interface, state FROM state_changes ORDER BY rowid")
     assert rows == [("", "up"), ("eth1", "up"), ("eth2", "up"), ("eth1", "down"), ("", "down")]
 

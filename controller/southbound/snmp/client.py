@@ -46,6 +46,13 @@ class SnmpClient(asyncio.DatagramProtocol):
         self._salt = usm.new_salt()
         self.sent = self.received = 0
 
+    @classmethod
+    async def create(cls) -> SnmpClient:
+        """A client with its socket open."""
+        client = cls()
+        await client.open()
+        return client
+
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: self, local_addr=("0.0.0.0", 0))
@@ -182,28 +189,8 @@ def _expire(fut: asyncio.Future) -> None:
 
 async def snmp_set(target: Target, varbinds: list[tuple[Oid, Any]]) -> Varbinds:
     """One SET on a socket of its own; SnmpError when the agent refuses or never answers."""
-    client = SnmpClient()
-    await client.open()
+    client = await SnmpClient.create()
     try:
         return await client.request(target, ber.SET, 0, 0, ber.encode_varbinds(varbinds))
     finally:
         client.close()
-
-
-class Clients:
-    """The client a poll uses for each target (one socket for all of them)."""
-
-    def __init__(self, client: SnmpClient) -> None:
-        self.client = client
-
-    @classmethod
-    async def open(cls) -> Clients:
-        client = SnmpClient()
-        await client.open()
-        return cls(client)
-
-    def for_target(self, target: Target) -> SnmpClient:
-        return self.client
-
-    def close(self) -> None:
-        self.client.close()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.southbound.snmp import ber
-from controller.southbound.snmp.client import Clients, SnmpError
+from controller.southbound.snmp.client import SnmpClient, SnmpError
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IF_COLUMNS, SCALARS, SYS_NAME, SYS_UPTIME, Oid
 
@@ -55,7 +55,7 @@ def _scalar(poll: DevicePoll, want: Oid, got: tuple[Oid, Any], kind: type, label
     return value
 
 
-async def poll_device(clients: Clients, target: Target, max_repetitions: int = MAX_REPETITIONS,
+async def poll_device(client: SnmpClient, target: Target, max_repetitions: int = MAX_REPETITIONS,
                       columns: tuple[str, ...] = tuple(IF_COLUMNS),
                       max_rows: int | None = None) -> DevicePoll:
     """Device faults never raise: they become `error` (unreachable) or `problems`. `columns`
@@ -66,7 +66,6 @@ async def poll_device(clients: Clients, target: Target, max_repetitions: int = M
         raise ValueError(f"max_rows must be >= 1, not {max_rows}")
     start = time.perf_counter()
     poll = DevicePoll(target.router, time.time(), reachable=False)
-    client = clients.for_target(target)
     cursors: dict[str, Oid] = {name: IF_COLUMNS[name] for name in columns}
     table: dict[str, dict[int, Any]] = {name: {} for name in IF_COLUMNS}
     try:
@@ -146,7 +145,7 @@ def _interfaces(table: dict[str, dict[int, Any]], problems: list[str]) -> dict[i
     return out
 
 
-async def poll_all(clients: Clients, targets: list[Target], concurrency: int = 256,
+async def poll_all(client: SnmpClient, targets: list[Target], concurrency: int = 256,
                    max_repetitions: int = MAX_REPETITIONS,
                    on_result: Callable[[DevicePoll], None] | None = None,
                    columns: tuple[str, ...] = tuple(IF_COLUMNS),
@@ -157,7 +156,7 @@ async def poll_all(clients: Clients, targets: list[Target], concurrency: int = 2
 
     async def one(target: Target) -> DevicePoll:
         async with gate:
-            poll = await poll_device(clients, target, max_repetitions, columns, max_rows)
+            poll = await poll_device(client, target, max_repetitions, columns, max_rows)
         if on_result:
             on_result(poll)
         return poll
@@ -168,10 +167,10 @@ async def poll_all(clients: Clients, targets: list[Target], concurrency: int = 2
 def poll_once(targets: list[Target], **options: Any) -> list[DevicePoll]:
     """One `poll_all` (same options) on a socket of its own, for callers outside an event loop."""
     async def run() -> list[DevicePoll]:
-        clients = await Clients.open()
+        client = await SnmpClient.create()
         try:
-            return await poll_all(clients, targets, **options)
+            return await poll_all(client, targets, **options)
         finally:
-            clients.close()
+            client.close()
 
     return asyncio.run(run())
