@@ -18,6 +18,7 @@ from controller.cli import drill as drill_cli
 from controller.model.layers import Element, outage
 from controller.model.load import load_topology
 from controller.services import drill_store, drills
+from controller.services.drill_watch import MonitorWatch
 from controller.services import forwarding as fwd
 from controller.services.probes import FlowRecord, Member, ProbeSet, flow_stats
 from controller.store import Store
@@ -286,6 +287,28 @@ def test_target_fails_on_mismatch_and_unaffected_loss(tmp_path):
 
 
 # --- storage and history ---------------------------------------------------------------------
+@pytest.mark.parametrize("kind, on_failed_end, found", [
+    ("ospf_neighbor_down", True, True),  # the only sign of a silent failure
+    ("linkDown", True, True), ("link_down", True, True),
+    ("ospf_neighbor_down", False, False), ("link_up", True, False)])
+def test_monitor_watch_keeps_the_first_event_on_a_failed_link(tmp_path, kind, on_failed_end, found):
+    down = outage(TOPO, [Element("span", "osl-ham-rail")])
+    ends = {(e.router, e.interface) for i in down.links for e in (TOPO.links[i].a, TOPO.links[i].b)}
+    other = next((e.router, e.interface) for lk in TOPO.links.values() for e in (lk.a, lk.b)
+                 if (e.router, e.interface) not in ends)
+    router, interface = sorted(ends)[0] if on_failed_end else other
+    watch = MonitorWatch(None, TOPO, tmp_path)
+    event = {"kind": kind, "router": router, "interface": interface}
+    watch._check([event], "trap")
+    assert watch.found is None  # not armed yet: the baseline is no failure
+    watch.arm(down)
+    watch._check([event], "trap")
+    assert (watch.found is not None) == found
+    if found:
+        assert (watch.found["kind"], watch.found["source"], watch.found["router"]) == \
+            (kind, "trap", router)
+
+
 def test_store_and_history(tmp_path):
     store = Store(tmp_path / "ngk.db")
     base = {"lab": "x", "mode": "light", "restored": True, "igp_converged_ms": 10.0,
