@@ -81,17 +81,24 @@ def routing(topo: Topology, state: LabState) -> list[dict[str, Any]]:
                    if any(r.get("selected") and r.get("installed") for r in routes.get(p, []))}
         return {"router": router, "daemons": {d: alive(p) for d, p in rs.pids.items()},
                 "ospf_neighbors": full, "ospf_expected": wanted["neighbors"], "bfd_up": bfd_up,
+                "bfd_expected": wanted["neighbors"],  # every OSPF interface runs BFD
                 "loopbacks_reached": len(reached), "loopbacks_expected": len(wanted["loopbacks"]),
                 "failed": router not in expect}
 
     return parallel(one, topo.routers, workers=4)
 
 
+def row_converged(r: dict[str, Any]) -> bool:
+    """A failed router, or one whose daemons run and whose adjacencies, BFD sessions and routes
+    are all there."""
+    return r["failed"] or (all(r["daemons"].values())
+                           and r["ospf_neighbors"] == r["ospf_expected"]
+                           and r["bfd_up"] == r["bfd_expected"]
+                           and r["loopbacks_reached"] == r["loopbacks_expected"])
+
+
 def converged(rows: list[dict[str, Any]]) -> bool:
-    return all(r["failed"] or (all(r["daemons"].values())
-                               and r["ospf_neighbors"] == r["ospf_expected"]
-                               and r["loopbacks_reached"] == r["loopbacks_expected"])
-               for r in rows)
+    return all(row_converged(r) for r in rows)
 
 
 def lab_status(name: str = DEFAULT_LAB, *, management: bool = True) -> dict[str, Any]:
@@ -129,10 +136,7 @@ def lab_wait(name: str = DEFAULT_LAB, timeout: float = 60.0, interval: float = 0
         if converged(rows):
             return {"lab": name, "converged": True, "seconds": round(time.monotonic() - start, 2)}
         if time.monotonic() >= deadline:
-            lagging = [r["router"] for r in rows if not r["failed"] and (
-                r["ospf_neighbors"] != r["ospf_expected"]
-                or r["loopbacks_reached"] != r["loopbacks_expected"]
-                or not all(r["daemons"].values()))]
+            lagging = [r["router"] for r in rows if not row_converged(r)]
             raise LabError(f"lab {name!r} not converged after {timeout:g} s "
                            f"(lagging: {', '.join(lagging)})")
         time.sleep(interval)
