@@ -15,10 +15,11 @@ from controller.model.topology import Topology
 from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
 from controller.services.metrics import serve_metrics
-from controller.southbound.snmp.client import SnmpClient
+from controller.southbound.snmp.ber import GET, encode_varbinds
+from controller.southbound.snmp.client import SnmpClient, SnmpError
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS,
-                                             TICKS_PER_S)
+                                             OSPF_NBR_STATE, TICKS_PER_S, oid)
 from controller.southbound.snmp.poller import DevicePoll, Interface, poll_all
 from controller.southbound.snmp.traps import Trap
 from controller.store import Store
@@ -41,6 +42,7 @@ CREATE INDEX events_ts ON events (ts)
 WRAP_TICKS = 1 << 32
 DOWN_KINDS = {"router_down", "router_up", "link_down", "link_up", "linkDown", "linkUp",
               "ospf_neighbor_down", "ospf_neighbor_up"}
+ADJACENCY = "ospf:"  # state_changes.interface of the OSPF adjacency over an interface
 
 
 def rebooted(prev_ticks: int, prev_ts: float, ticks: int, ts: float) -> bool:
@@ -122,7 +124,10 @@ class Monitor:
             st = self.state.get(router)
             if st is None:
                 continue
-            if interface:
+            if interface.startswith(ADJACENCY):
+                st.adjacency[interface[len(ADJACENCY):]] = ("full" if state == "up" else "down",
+                                                            0.0)
+            elif interface:
                 st.oper[interface] = state
             else:
                 st.reachable = state == "up"
@@ -228,6 +233,9 @@ class Monitor:
         kind, detail = trap.kind, {}
         if trap.kind == "ospfNbrStateChange" and st and self.impact and trap.nbr_address:
             kind, interface, detail = self._adjacency(self.impact, st, router, trap)
+            if kind in ("ospf_neighbor_down", "ospf_neighbor_up"):
+                self._change(trap.received, router, ADJACENCY + interface,
+                             kind.rsplit("_", 1)[1], f"ospfNbrState {detail['state']}", "trap")
         elif trap.kind == "ospfIfStateChange" and trap.ospf_if_state is not None:
             interface = (self.impact.interface(router, trap.ospf_if_address or "")
                          if self.impact else None) or ""
@@ -259,6 +267,40 @@ class Monitor:
         if now == before or (before is None and now == "full"):
             return trap.kind, interface, detail
         return f"ospf_neighbor_{'up' if now == 'full' else 'down'}", interface, detail
+
+    async def _recheck_adjacencies(self, polls: list[DevicePoll]) -> list[dict]:
+        """Read back, from the router's ospfNbrTable, each adjacency recorded down (traps only
+        report changes: a lost one must not leave it down); one back in full raises
+        `ospf_neighbor_up` from the poll. Returns the events."""
+        if self.impact is None:
+            return []
+        targets = {t.router: t for t in self.targets}
+        checks = [(p.router, name, address) for p in polls if p.reachable
+                  for name, (state, _) in self.state[p.router].adjacency.items()
+                  if state == "down" and (address := self.impact.far_address(p.router, name))]
+
+        async def full(router: str, address: str) -> bool:
+            instance = OSPF_NBR_STATE + oid(address) + (0,)
+            try:
+                varbinds = await self.client.request(targets[router], GET, 0, 0,
+                                                     encode_varbinds([(instance, None)]))
+            except SnmpError:
+                return False
+            return varbinds == [(instance, NBR_FULL)]
+
+        back = await asyncio.gather(*(full(router, address) for router, _, address in checks))
+        events: list[dict] = []
+        for (router, name, address), is_full in zip(checks, back):
+            if is_full:
+                ts = time.time()
+                self.state[router].adjacency[name] = ("full", ts)
+                self._change(ts, router, ADJACENCY + name, "up", "ospfNbrState full", "poll")
+                self._event(events, ts, "ospf_neighbor_up", router, name, "poll",
+                            neighbor_address=address, state="full",
+                            link=self.impact.by_endpoint[(router, name)])
+        if events:
+            self._finish(events)
+        return events
 
     def _down_interfaces(self) -> set[tuple[str, str]]:
         """(router, interface) pairs down for impact purposes: ifOperStatus down, unless an OSPF
@@ -313,6 +355,7 @@ class Monitor:
                 events.extend(mine[poll.router])
 
         polls = await poll_all(self.client, self.targets, self.concurrency, on_result=on_result)
+        raised += await self._recheck_adjacencies(polls)
         self.last_cycle = time.perf_counter() - start
         self._finish(events)
         per_router = []

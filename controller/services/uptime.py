@@ -7,7 +7,7 @@ from itertools import combinations
 from typing import Any
 
 from controller.model.topology import Topology
-from controller.services.monitor import SCHEMA
+from controller.services.monitor import ADJACENCY, SCHEMA
 from controller.store import Store
 
 
@@ -68,7 +68,9 @@ def uptime_report(store: Store, topo: Topology | None, since: float, until: floa
         for lk in links:
             parts = [state.get(k) for k in ((lk.a.router, ""), (lk.b.router, ""),
                                              (lk.a.router, lk.a.interface),
-                                             (lk.b.router, lk.b.interface))]
+                                             (lk.b.router, lk.b.interface),
+                                             (lk.a.router, ADJACENCY + lk.a.interface),
+                                             (lk.b.router, ADJACENCY + lk.b.interface))]
             known = [p for p in parts if p is not None]
             link_up = all(known) if known else None
             tallies[("link", lk.id)].add(link_up, t, nxt)

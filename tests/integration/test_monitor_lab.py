@@ -286,3 +286,57 @@ def test_cut_seen_by_trap_and_poll_and_uptime(lab_exclusive, tmp_path, record_pr
     assert all(x["downtime_s"] == 0 and x["availability_pct"] == 100 for x in report["routers"])
     disconnected = expected_impact(lab.topo, set(links))["disconnected"]
     assert [x["pair"] for x in report["datacentre_pairs"] if x["downtime_s"]] == disconnected
+
+
+async def silent_cut(lab, tmp_path: Path, links: list[str]) -> tuple[CutRun, Monitor]:
+    """A trap-only monitor through a silent cut of SPAN (carrier stays up: only BFD, hence the
+    OSPF neighbour traps, can tell) and its restore."""
+    targets, _ = load_inventory(inventory(lab))
+    trapped = Monitor(targets, Store(tmp_path / "silent.db"), ImpactMapper(lab.topo))
+    run, want = CutRun(), endpoints(lab.topo, links)
+    receiver = TrapReceiver(targets, lambda t: run.trap_events.extend(trapped.on_trap(t)),
+                            str(next(lab.topo.mgmt_subnet.hosts())), TRAP_PORT)
+    await trapped.cycle()
+    receiver.start()
+    run.since = time.time()
+    try:
+        await asyncio.sleep(1.0)
+        run.cut_at = time.time()
+        await asyncio.to_thread(lab_cut, SPAN, "silent", lab.name)
+        run.cut_done = time.time()
+        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_down"),
+                       DETECT_TIMEOUT_S)
+        await asyncio.sleep(max(0.0, run.cut_at + HOLD_S - time.time()))
+    finally:
+        run.restored_at = time.time()
+        await asyncio.to_thread(lab_restore, [], lab.name)
+        run.restore_done = time.time()
+    try:
+        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_up"), DETECT_TIMEOUT_S)
+        await asyncio.sleep(1.0)
+        run.until = time.time()
+    finally:
+        receiver.close()
+        trapped.close()
+    return run, trapped
+
+
+def test_silent_cut_counts_as_downtime(lab_exclusive, tmp_path) -> None:
+    """Interfaces stay up in a silent failure; the links are down all the same, and `ngk uptime`
+    says so from the recorded OSPF adjacencies."""
+    lab = lab_exclusive
+    links = sorted(outage(lab.topo, [resolve_element(lab.topo, SPAN)]).links)
+    run, _ = asyncio.run(silent_cut(lab, tmp_path, links))
+    assert seen(run.trap_events, "linkDown") == set()  # no carrier loss anywhere
+    report = cli_run("uptime", "--since", repr(run.since), "--until", repr(run.until),
+                     "--db", str(tmp_path / "silent.db"), "-t", lab.state.topology)
+    by_link = {x["link"]: x for x in report["links"]}
+    # BFD (50 ms x 3) declares the neighbour down; OSPF (hello 1 s) needs ~1 s to come back
+    for lid in links:
+        x = by_link[lid]
+        (start, end), = x["down_intervals"]
+        assert run.cut_at <= start <= run.cut_done + 1.0, x
+        assert run.restored_at <= end <= run.restore_done + 3.0, x
+    assert all(x["downtime_s"] == 0 for lid, x in by_link.items() if lid not in links)
+    disconnected = expected_impact(lab.topo, set(links))["disconnected"]
+    assert [x["pair"] for x in report["datacentre_pairs"] if x["downtime_s"]] == disconnected

@@ -1,11 +1,16 @@
 """OSPF-TRAP-MIB traps (RFC 4750) as the lab's FRR ospfd sends them, recorded from a light cut of
 osl-ham-rail: parsing, and the monitor's ospf_neighbor_down/up events with their impact, checked
 against the links found here by hand from the topology's /31 addresses."""
+import asyncio
+
 import pytest
 
 from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
-from controller.services.monitor import Monitor
+from controller.services.monitor import ADJACENCY, Monitor
+from controller.services.uptime import uptime_report
+from controller.southbound.snmp import ber
+from controller.southbound.snmp.poller import DevicePoll
 from controller.southbound.snmp.inventory import Credentials, Target
 from controller.southbound.snmp.oids import oid
 from controller.southbound.snmp.traps import parse
@@ -111,10 +116,46 @@ def test_recorded_cut_gives_neighbour_down_then_up_with_impact(tmp_path):
     assert set(downs[-1]["detail"]["impact"]["links_down"]) == CUT_LINKS
     assert set(ups[0]["detail"]["impact"]["links_down"]) == CUT_LINKS  # trd-cr2 not yet full
     assert ups[-1]["detail"]["impact"]["elements"] == []  # the last one closes the outage
-    # the adjacency is not ifOperStatus: no interface state changed, `ngk uptime` sees nothing
+    # the adjacency is not ifOperStatus: no interface state changed, but the adjacency's own
+    # state is recorded, and `ngk uptime` counts a link down while an adjacency over it is down
     assert all(not st.oper for st in m.state.values())
     m.store.flush()
-    assert m.store.query("SELECT COUNT(*) FROM state_changes") == [(0,)]
+    rows = m.store.query("SELECT ts, router, interface, state FROM state_changes ORDER BY ts")
+    assert rows == [(1000.0 + dt, r, ADJACENCY + by_hand(r, a)[0], "down" if st == 1 else "up")
+                    for dt, r, _, a, _, st in RECORDED_CUT]
+    report = {x["link"]: x for x in uptime_report(m.store, TOPO, 1000.0, 1010.0)["links"]}
+    for lid in CUT_LINKS:
+        times = [(1000.0 + dt, st) for dt, r, _, a, _, st in RECORDED_CUT if by_hand(r, a)[1] == lid]
+        start = min(t for t, st in times if st == 1)
+        end = max(t for t, st in times if st == 8)
+        assert report[lid]["down_intervals"] == [[start, end]], report[lid]
+        assert report[lid]["downtime_s"] == round(end - start, 3)
+    assert all(x["downtime_s"] == 0 for lid, x in report.items() if lid not in CUT_LINKS)
+
+
+def test_adjacency_down_survives_a_restart_and_a_poll_sees_it_back(tmp_path):
+    m = monitor(tmp_path)
+    interface, link = by_hand("osl-cr2", "10.0.0.7")
+    m.on_trap(parse(nbr_varbinds("10.255.0.2", "10.0.0.7", "10.255.0.7", 1), "osl-cr2", "x", 1.0))
+    m.store.flush()
+    again = monitor(tmp_path)  # restarted: the up trap was lost while it was away
+    assert again.state["osl-cr2"].adjacency[interface][0] == "down"
+    asked = []
+
+    class Agent:  # the router's ospfNbrTable: the neighbour is full again
+        async def request(self, target, tag, f1, f2, varbinds):
+            instance = oid("1.3.6.1.2.1.14.10.1.6.10.0.0.7.0")
+            asked.append((target.router, tag, ber.decode_varbinds(varbinds, 2, len(varbinds))))
+            return [(instance, 8)]
+
+    again.client = Agent()
+    polls = [DevicePoll(r, 2.0, reachable=True) for r in sorted(TOPO.routers)]
+    e, = asyncio.run(again._recheck_adjacencies(polls))
+    assert asked == [("osl-cr2", ber.GET, [(oid("1.3.6.1.2.1.14.10.1.6.10.0.0.7.0"), None)])]
+    assert (e["kind"], e["source"], e["router"], e["interface"]) == \
+        ("ospf_neighbor_up", "poll", "osl-cr2", interface)
+    assert e["detail"]["link"] == link and e["detail"]["impact"]["elements"] == []
+    assert asyncio.run(again._recheck_adjacencies(polls)) == []  # nothing left to check
 
 
 def test_repeats_and_first_full_raise_no_event(tmp_path):
