@@ -46,13 +46,15 @@ ADJACENCY = "ospf:"  # state_changes.interface of the OSPF adjacency over an int
 
 
 def rebooted(prev_ticks: int, prev_ts: float, ticks: int, ts: float) -> bool:
-    """sysUpTime went back: a reboot, unless it is the 32-bit TimeTicks wrap (~497 days)."""
-    if ticks >= prev_ticks:
-        return False
-    advanced = prev_ticks + (ts - prev_ts) * TICKS_PER_S
+    """sysUpTime advanced less than the time that surely passed between the two readings
+    (`prev_ts`: when the previous poll ended, `ts`: when this one started): the agent restarted,
+    even when it had been up for less time than the polls are apart. The 32-bit TimeTicks wrap
+    (~497 days) is not a reboot."""
+    elapsed = max(0.0, ts - prev_ts) * TICKS_PER_S
+    advanced = prev_ticks + elapsed
     if advanced < WRAP_TICKS:
-        return True
-    slack = max(10 * TICKS_PER_S, 0.05 * (ts - prev_ts) * TICKS_PER_S)
+        return ticks < advanced - (TICKS_PER_S / 2 + 0.001 * elapsed)  # clock rates differ a bit
+    slack = max(10 * TICKS_PER_S, 0.05 * elapsed)
     return abs(ticks - advanced % WRAP_TICKS) > slack
 
 
@@ -114,9 +116,9 @@ class Monitor:
             rows = self.store.query(
                 "SELECT router, interface, state FROM state_changes s WHERE ts = (SELECT MAX(ts) "
                 "FROM state_changes t WHERE t.router = s.router AND t.interface = s.interface)")
-            uptimes = self.store.query(
-                "SELECT router, sys_uptime, MAX(ts) FROM samples WHERE sys_uptime IS NOT NULL "
-                "GROUP BY router")
+            uptimes = self.store.query(  # SQLite: bare columns come from the MAX(ts) row
+                "SELECT router, sys_uptime, MAX(ts) + COALESCE(duration, 0) FROM samples "
+                "WHERE sys_uptime IS NOT NULL GROUP BY router")
         except Exception as exc:  # sqlite3.Error or OSError: start without history, say why
             self.store.record_error(f"cannot read previous state: {exc}")
             return
@@ -177,7 +179,7 @@ class Monitor:
                 reboot = True
                 self._event(events, ts, "reboot", r, previous_uptime_s=st.uptime / TICKS_PER_S,
                             uptime_s=poll.sys_uptime / TICKS_PER_S)
-            st.uptime, st.uptime_ts = poll.sys_uptime, ts
+            st.uptime, st.uptime_ts = poll.sys_uptime, ts + poll.duration
         if tuple(poll.problems) != st.problems and poll.problems:
             st.errors["partial"] = st.errors.get("partial", 0) + 1
             self._event(events, ts, "poll_error", r, problems=poll.problems)

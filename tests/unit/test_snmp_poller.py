@@ -144,7 +144,10 @@ def test_non_increasing_agent_is_stopped():
 
 @pytest.mark.parametrize("prev,prev_ts,cur,ts,want", [
     (1000, 0, 2000, 10, False), (100000, 0, 50, 10, True), (2**32 - 500, 0, 500, 10, False),
-    (2**32 - 500, 0, 50000, 10, True), (500, 0, 500, 0, False)])
+    (2**32 - 500, 0, 50000, 10, True), (500, 0, 500, 0, False),
+    (30, 0, 50, 2.3, True),  # restarted 0.5 s ago, 2.3 s after a reading at 0.3 s of uptime
+    (6000, 0, 6000 + 30000 - 20, 300, False),  # 0.2 s short over 5 min: timing, not a restart
+    (6000, 0, 6000 + 30000 - 200, 300, True)])
 def test_reboot_detection(prev, prev_ts, cur, ts, want):
     assert rebooted(prev, prev_ts, cur, ts) is want
 
