@@ -1,2 +1,3 @@
-"""SNMP southbound: numeric OIDs, a lean v2c BER client, pysnmp glue for v3, the poller and the
-trap receiver. Services use `poll_all`, `TrapReceiver` and `load_inventory`, nothing below them."""
+"""SNMP southbound: numeric OIDs, a BER codec with SNMPv3 USM, one client for v2c and v3, the
+poller and the trap receiver (pysnmp). Services use `poll_all`/`poll_once`, `TrapReceiver`,
+`load_inventory` and the client, nothing below them."""
