@@ -36,6 +36,9 @@ def monitor(
     alert: list[str] = typer.Option([], "--alert", help="Alert sink: file:PATH or http(s) URL."),
     concurrency: int = typer.Option(256, "--concurrency", help="Routers polled at once."),
     retention_days: float = typer.Option(400.0, "--retention-days"),
+    adjacency_every: int = typer.Option(
+        6, "--adjacency-every", min=0, help="Walk every router's OSPF neighbour table every N "
+        "cycles (0: never); routers with an adjacency down are read every cycle."),
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Poll every router of the inventory over SNMP; record state, events and their impact."""
@@ -50,7 +53,8 @@ def monitor(
     report = service.run_monitor(
         targets, Store(db), topo, once=once, interval=interval, concurrency=concurrency,
         metrics_port=metrics_port, metrics_addr=metrics_addr, trap_port=trap_port,
-        trap_addr=trap_addr, alerts=alerts, retention_days=retention_days)
+        trap_addr=trap_addr, alerts=alerts, retention_days=retention_days,
+        adjacency_every=adjacency_every)
     if report is not None:
         emit(report, as_json, _render_cycle)
 

@@ -26,7 +26,9 @@ class ImpactMapper:
         self.by_neighbor = {(end.router, str(far.address.ip)): (end.interface, link.id)
                             for link in topo.links.values()
                             for end, far in ((link.a, link.b), (link.b, link.a))}
-        self.far = {(r, iface): address for (r, address), (iface, _) in self.by_neighbor.items()}
+        self.neighbors: dict[str, list[tuple[str, str]]] = {}  # router -> (interface, far address)
+        for (router, address), (interface, _) in sorted(self.by_neighbor.items()):
+            self.neighbors.setdefault(router, []).append((interface, address))
         self.by_address = {(end.router, str(end.address.ip)): end.interface
                            for link in topo.links.values() for end in (link.a, link.b)}
         self.pairs = list(combinations(sorted(topo.datacentres()), 2))
@@ -41,10 +43,6 @@ class ImpactMapper:
         """(router's interface, IP link) of the link on which `address` is the far end's address
         (an OSPF neighbour seen by `router`), or None when no IP link of the router has it."""
         return self.by_neighbor.get((router, address))
-
-    def far_address(self, router: str, interface: str) -> str | None:
-        """The far end's address of the IP link on this router interface (its OSPF neighbour)."""
-        return self.far.get((router, interface))
 
     def interface(self, router: str, address: str) -> str | None:
         """The router's interface with this IP link address."""

@@ -15,12 +15,11 @@ from controller.model.topology import Topology
 from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
 from controller.services.metrics import serve_metrics
-from controller.southbound.snmp.ber import GET, encode_varbinds
 from controller.southbound.snmp.client import SnmpClient, SnmpError
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS,
-                                             OSPF_NBR_STATE, TICKS_PER_S, oid)
-from controller.southbound.snmp.poller import DevicePoll, Interface, poll_all
+                                             OSPF_NBR_STATE, TICKS_PER_S)
+from controller.southbound.snmp.poller import MAX_ROUNDS, DevicePoll, Interface, poll_all
 from controller.southbound.snmp.traps import Trap
 from controller.store import Store
 
@@ -43,6 +42,7 @@ WRAP_TICKS = 1 << 32
 DOWN_KINDS = {"router_down", "router_up", "link_down", "link_up", "linkDown", "linkUp",
               "ospf_neighbor_down", "ospf_neighbor_up"}
 ADJACENCY = "ospf:"  # state_changes.interface of the OSPF adjacency over an interface
+NBR_REPETITIONS = 32
 
 
 def rebooted(prev_ticks: int, prev_ts: float, ticks: int, ts: float) -> bool:
@@ -69,6 +69,19 @@ def counter_delta(prev: int | None, cur: int | None, reset: bool, bits: int = 64
     if cur < prev:
         return cur + (1 << bits) - prev, "wrap"
     return cur - prev, None
+
+
+def adjacency_change(st: RouterState, interface: str, nbr_state: int, ts: float) -> str | None:
+    """Record the OSPF neighbour state seen over `interface`; the event kind when the adjacency
+    left full (`ospf_neighbor_down`, also on first sight) or came back (`ospf_neighbor_up`)."""
+    now = "full" if nbr_state == NBR_FULL else "down"
+    before = st.adjacency.get(interface, (None, 0.0))[0]
+    if now == before:
+        return None
+    st.adjacency[interface] = (now, ts)
+    if before is None and now == "full":
+        return None
+    return f"ospf_neighbor_{'up' if now == 'full' else 'down'}"
 
 
 def oper_state(status: int | None) -> str:
@@ -99,9 +112,9 @@ class RouterState:
 
 class Monitor:
     def __init__(self, targets: list[Target], store: Store, impact: ImpactMapper | None = None,
-                 alerts: Alerts | None = None, concurrency: int = 256):
+                 alerts: Alerts | None = None, concurrency: int = 256, adjacency_every: int = 6):
         self.targets, self.store, self.impact, self.alerts = targets, store, impact, alerts
-        self.concurrency = concurrency
+        self.concurrency, self.adjacency_every, self.cycles = concurrency, adjacency_every, 0
         self.state: dict[str, RouterState] = {t.router: RouterState() for t in targets}
         self.client: SnmpClient | None = None
         self.event_counts: dict[str, int] = {}
@@ -263,46 +276,57 @@ class Monitor:
         if link is None or state is None:
             return trap.kind, "", detail
         interface, detail["link"] = link
-        now = "full" if state == NBR_FULL else "down"
-        before = st.adjacency.get(interface, (None, 0.0))[0]
-        st.adjacency[interface] = (now, trap.received)
-        if now == before or (before is None and now == "full"):
-            return trap.kind, interface, detail
-        return f"ospf_neighbor_{'up' if now == 'full' else 'down'}", interface, detail
+        return (adjacency_change(st, interface, state, trap.received) or trap.kind, interface,
+                detail)
 
-    async def _recheck_adjacencies(self, polls: list[DevicePoll]) -> list[dict]:
-        """Read back, from the router's ospfNbrTable, each adjacency recorded down (traps only
-        report changes: a lost one must not leave it down); one back in full raises
-        `ospf_neighbor_up` from the poll. Returns the events."""
-        if self.impact is None:
+    async def _check_adjacencies(self, polls: list[DevicePoll]) -> list[dict]:
+        """OSPF adjacencies read from the routers' ospfNbrTable: every `adjacency_every`-th cycle
+        on every reachable router, and on every cycle on those with an adjacency recorded down.
+        Traps report changes only, so neither a lost down trap nor a lost up trap (nor a monitor
+        restarted meanwhile) leaves a link's adjacency wrong for long. Returns the events."""
+        if self.impact is None or not self.adjacency_every:
             return []
+        everyone = self.cycles % self.adjacency_every == 0
         targets = {t.router: t for t in self.targets}
-        checks = [(p.router, name, address) for p in polls if p.reachable
-                  for name, (state, _) in self.state[p.router].adjacency.items()
-                  if state == "down" and (address := self.impact.far_address(p.router, name))]
-
-        async def full(router: str, address: str) -> bool:
-            instance = OSPF_NBR_STATE + oid(address) + (0,)
-            try:
-                varbinds = await self.client.request(targets[router], GET, 0, 0,
-                                                     encode_varbinds([(instance, None)]))
-            except SnmpError:
-                return False
-            return varbinds == [(instance, NBR_FULL)]
-
-        back = await asyncio.gather(*(full(router, address) for router, _, address in checks))
+        routers = [p.router for p in polls if p.reachable and self.impact.neighbors.get(p.router)
+                   and (everyone or any(state == "down" for state, _ in
+                                        self.state[p.router].adjacency.values()))]
+        tables = await asyncio.gather(*(self._nbr_states(targets[r]) for r in routers))
         events: list[dict] = []
-        for (router, name, address), is_full in zip(checks, back):
-            if is_full:
-                ts = time.time()
-                self.state[router].adjacency[name] = ("full", ts)
-                self._change(ts, router, ADJACENCY + name, "up", "ospfNbrState full", "poll")
-                self._event(events, ts, "ospf_neighbor_up", router, name, "poll",
-                            neighbor_address=address, state="full",
-                            link=self.impact.by_endpoint[(router, name)])
+        for router, table in zip(routers, tables):
+            if table is None or not (table or self.state[router].adjacency):
+                continue  # the walk failed, or an agent that never showed an OSPF neighbour
+            ts = time.time()
+            for interface, address in self.impact.neighbors[router]:
+                state = table.get(address, 1)  # gone from the table: down
+                kind = adjacency_change(self.state[router], interface, state, ts)
+                if kind:
+                    self._change(ts, router, ADJACENCY + interface, kind.rsplit("_", 1)[1],
+                                 f"ospfNbrState {NBR_STATE.get(state, state)}", "poll")
+                    self._event(events, ts, kind, router, interface, "poll",
+                                neighbor_address=address, state=NBR_STATE.get(state, str(state)),
+                                link=self.impact.by_endpoint[(router, interface)])
         if events:
             self._finish(events)
         return events
+
+    async def _nbr_states(self, target: Target) -> dict[str, int] | None:
+        """ospfNbrState by neighbour address (GETBULK walk), None when the walk failed."""
+        cursor, out = OSPF_NBR_STATE, {}
+        try:
+            for _ in range(MAX_ROUNDS):
+                varbinds = await self.client.bulk(target, [], [cursor], NBR_REPETITIONS)
+                for name, value in varbinds:
+                    if name[:len(OSPF_NBR_STATE)] != OSPF_NBR_STATE or name <= cursor \
+                            or not isinstance(value, int):
+                        return out
+                    out[".".join(map(str, name[len(OSPF_NBR_STATE):][:4]))] = value
+                    cursor = name
+                if not varbinds:
+                    return out
+        except SnmpError:
+            return None
+        return out
 
     def _down_interfaces(self) -> set[tuple[str, str]]:
         """(router, interface) pairs down for impact purposes: ifOperStatus down, unless an OSPF
@@ -357,7 +381,8 @@ class Monitor:
                 events.extend(mine[poll.router])
 
         polls = await poll_all(self.client, self.targets, self.concurrency, on_result=on_result)
-        raised += await self._recheck_adjacencies(polls)
+        raised += await self._check_adjacencies(polls)
+        self.cycles += 1
         self.last_cycle = time.perf_counter() - start
         self._finish(events)
         per_router = []
@@ -416,13 +441,14 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
                 interval: float = 10.0, concurrency: int = 256, metrics_port: int | None = None,
                 metrics_addr: str = "127.0.0.1", trap_port: int | None = None,
                 trap_addr: str = "0.0.0.0", alerts: Alerts | None = None,
-                retention_days: float = 400.0) -> dict[str, Any] | None:
+                retention_days: float = 400.0, adjacency_every: int = 6) -> dict[str, Any] | None:
     """One cycle (returns its report) or run until SIGINT/SIGTERM (returns None)."""
     import signal
 
     from controller.southbound.snmp.traps import TrapReceiver
 
-    monitor = Monitor(targets, store, ImpactMapper(topo) if topo else None, alerts, concurrency)
+    monitor = Monitor(targets, store, ImpactMapper(topo) if topo else None, alerts, concurrency,
+                      adjacency_every)
     server = serve_metrics(monitor, metrics_port, metrics_addr) if metrics_port else None
 
     async def main() -> dict[str, Any] | None:

@@ -39,6 +39,7 @@ DETECT_TIMEOUT_S = 15.0
 # batches at most once a second: when several links come up together, all but the first show UP
 # ~1 s after the `ip link set up` (measured: 0.01 s, then 1.01-1.03 s for the rest)
 KERNEL_LINKWATCH_S = 1.0
+OSPF_BACK_S = 3.0  # adjacency full again after a silent cut's restore (hello 1 s; seen 1.03 s)
 
 
 def inventory(lab) -> Path:
@@ -132,7 +133,8 @@ async def cut_and_restore(lab, tmp_path: Path, links: list[str]) -> CutRun:
     targets, problems = load_inventory(inventory(lab))
     assert not problems and targets
     impact = ImpactMapper(lab.topo)
-    poller = Monitor(targets, Store(tmp_path / "poll.db"), impact)
+    # the poller follows ifOperStatus only here (no OSPF neighbour walks: see the silent cut)
+    poller = Monitor(targets, Store(tmp_path / "poll.db"), impact, adjacency_every=0)
     trapped = Monitor(targets, Store(tmp_path / "trap.db"), impact)
     run, want = CutRun(), endpoints(lab.topo, links)
     receiver = TrapReceiver(targets, lambda t: run.trap_events.extend(trapped.on_trap(t)),
@@ -288,55 +290,78 @@ def test_cut_seen_by_trap_and_poll_and_uptime(lab_exclusive, tmp_path, record_pr
     assert [x["pair"] for x in report["datacentre_pairs"] if x["downtime_s"]] == disconnected
 
 
-async def silent_cut(lab, tmp_path: Path, links: list[str]) -> tuple[CutRun, Monitor]:
-    """A trap-only monitor through a silent cut of SPAN (carrier stays up: only BFD, hence the
-    OSPF neighbour traps, can tell) and its restore."""
+async def silent_cut(lab, tmp_path: Path, links: list[str]) -> CutRun:
+    """Two monitors through a silent cut of SPAN (carrier stays up: only BFD, hence OSPF, can
+    tell) and its restore: one receives traps only (silent-trap.db), one only polls every
+    INTERVAL_S and walks every router's ospfNbrTable each cycle (silent-poll.db)."""
     targets, _ = load_inventory(inventory(lab))
-    trapped = Monitor(targets, Store(tmp_path / "silent.db"), ImpactMapper(lab.topo))
+    impact = ImpactMapper(lab.topo)
+    trapped = Monitor(targets, Store(tmp_path / "silent-trap.db"), impact)
+    poller = Monitor(targets, Store(tmp_path / "silent-poll.db"), impact, adjacency_every=1)
     run, want = CutRun(), endpoints(lab.topo, links)
     receiver = TrapReceiver(targets, lambda t: run.trap_events.extend(trapped.on_trap(t)),
                             str(next(lab.topo.mgmt_subnet.hosts())), TRAP_PORT)
+    stop = asyncio.Event()
     await trapped.cycle()
     receiver.start()
     run.since = time.time()
+
+    async def polling() -> None:
+        while not stop.is_set():
+            began, wall = time.monotonic(), time.time()
+            run.poll_events += (await poller.cycle())["events"]
+            run.cycles.append((wall, time.time()))
+            await asyncio.sleep(max(0.0, INTERVAL_S - (time.monotonic() - began)))
+
+    task = asyncio.create_task(polling())
     try:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2 * INTERVAL_S)
         run.cut_at = time.time()
         await asyncio.to_thread(lab_cut, SPAN, "silent", lab.name)
         run.cut_done = time.time()
-        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_down"),
-                       DETECT_TIMEOUT_S)
+        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_down")
+                       and want <= seen(run.poll_events, "ospf_neighbor_down"), DETECT_TIMEOUT_S)
         await asyncio.sleep(max(0.0, run.cut_at + HOLD_S - time.time()))
     finally:
         run.restored_at = time.time()
         await asyncio.to_thread(lab_restore, [], lab.name)
         run.restore_done = time.time()
     try:
-        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_up"), DETECT_TIMEOUT_S)
-        await asyncio.sleep(1.0)
+        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_up")
+                       and want <= seen(run.poll_events, "ospf_neighbor_up"), DETECT_TIMEOUT_S)
+        await asyncio.sleep(max(0.0, run.restore_done + OSPF_BACK_S - time.time())
+                            + 2 * INTERVAL_S)
         run.until = time.time()
     finally:
+        stop.set()
+        await task
         receiver.close()
         trapped.close()
-    return run, trapped
+        poller.close()
+    return run
 
 
 def test_silent_cut_counts_as_downtime(lab_exclusive, tmp_path) -> None:
     """Interfaces stay up in a silent failure; the links are down all the same, and `ngk uptime`
-    says so from the recorded OSPF adjacencies."""
+    says so from the OSPF adjacencies recorded by trap, and by polling alone."""
     lab = lab_exclusive
     links = sorted(outage(lab.topo, [resolve_element(lab.topo, SPAN)]).links)
-    run, _ = asyncio.run(silent_cut(lab, tmp_path, links))
-    assert seen(run.trap_events, "linkDown") == set()  # no carrier loss anywhere
-    report = cli_run("uptime", "--since", repr(run.since), "--until", repr(run.until),
-                     "--db", str(tmp_path / "silent.db"), "-t", lab.state.topology)
-    by_link = {x["link"]: x for x in report["links"]}
+    run = asyncio.run(silent_cut(lab, tmp_path, links))
+    assert seen(run.trap_events, "linkDown") | seen(run.poll_events, "link_down") == set()
     # BFD (50 ms x 3) declares the neighbour down; OSPF (hello 1 s) needs ~1 s to come back
-    for lid in links:
-        x = by_link[lid]
-        (start, end), = x["down_intervals"]
-        assert run.cut_at <= start <= run.cut_done + 1.0, x
-        assert run.restored_at <= end <= run.restore_done + 3.0, x
-    assert all(x["downtime_s"] == 0 for lid, x in by_link.items() if lid not in links)
-    disconnected = expected_impact(lab.topo, set(links))["disconnected"]
-    assert [x["pair"] for x in report["datacentre_pairs"] if x["downtime_s"]] == disconnected
+    settled_cut, settled_restore = run.cut_done + 0.5, run.restore_done + OSPF_BACK_S
+    for db, last_down, last_up in (
+            ("silent-trap.db", settled_cut, settled_restore),
+            ("silent-poll.db", run.first_cycle_end_after(settled_cut),
+             run.first_cycle_end_after(settled_restore))):
+        report = cli_run("uptime", "--since", repr(run.since), "--until", repr(run.until),
+                         "--db", str(tmp_path / db), "-t", lab.state.topology)
+        by_link = {x["link"]: x for x in report["links"]}
+        for lid in links:
+            x = by_link[lid]
+            (start, end), = x["down_intervals"]
+            assert run.cut_at <= start <= last_down, (db, x)
+            assert run.restored_at <= end <= last_up, (db, x)
+        assert all(x["downtime_s"] == 0 for lid, x in by_link.items() if lid not in links), db
+        disconnected = expected_impact(lab.topo, set(links))["disconnected"]
+        assert [x["pair"] for x in report["datacentre_pairs"] if x["downtime_s"]] == disconnected

@@ -9,10 +9,9 @@ from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
 from controller.services.monitor import ADJACENCY, Monitor
 from controller.services.uptime import uptime_report
-from controller.southbound.snmp import ber
 from controller.southbound.snmp.poller import DevicePoll
 from controller.southbound.snmp.inventory import Credentials, Target
-from controller.southbound.snmp.oids import oid
+from controller.southbound.snmp.oids import OSPF_NBR_STATE, oid
 from controller.southbound.snmp.traps import parse
 from controller.store import Store
 
@@ -133,29 +132,73 @@ def test_recorded_cut_gives_neighbour_down_then_up_with_impact(tmp_path):
     assert all(x["downtime_s"] == 0 for lid, x in report.items() if lid not in CUT_LINKS)
 
 
-def test_adjacency_down_survives_a_restart_and_a_poll_sees_it_back(tmp_path):
+class NbrTable:
+    """Routers' ospfNbrTable for the monitor's walk: ospfNbrState by neighbour address."""
+
+    def __init__(self, tables: dict[str, dict[str, int]]):
+        self.tables, self.walked = tables, []
+
+    async def bulk(self, target, non_repeaters, repeaters, max_repetitions):
+        (cursor,) = repeaters
+        if cursor == OSPF_NBR_STATE:  # a walk starts
+            self.walked.append(target.router)
+        rows = sorted((oid("1.3.6.1.2.1.14.10.1.6." + a + ".0"), st)
+                      for a, st in self.tables.get(target.router, {}).items())
+        after = [r for r in rows if r[0] > cursor][:max_repetitions]
+        return after or [(oid("1.3.6.1.2.1.14.10.1.7.0"), 0)]  # the next column: end of walk
+
+
+def all_full(router: str) -> dict[str, int]:
+    return {a: 8 for r, a in MAPPER.by_neighbor if r == router}
+
+
+def polls(t: float = 2.0) -> list[DevicePoll]:
+    return [DevicePoll(r, t, reachable=True) for r in sorted(TOPO.routers)]
+
+
+def test_adjacency_down_survives_a_restart_and_a_walk_sees_it_back(tmp_path):
     m = monitor(tmp_path)
     interface, link = by_hand("osl-cr2", "10.0.0.7")
     m.on_trap(parse(nbr_varbinds("10.255.0.2", "10.0.0.7", "10.255.0.7", 1), "osl-cr2", "x", 1.0))
     m.store.flush()
     again = monitor(tmp_path)  # restarted: the up trap was lost while it was away
     assert again.state["osl-cr2"].adjacency[interface][0] == "down"
-    asked = []
-
-    class Agent:  # the router's ospfNbrTable: the neighbour is full again
-        async def request(self, target, tag, f1, f2, varbinds):
-            instance = oid("1.3.6.1.2.1.14.10.1.6.10.0.0.7.0")
-            asked.append((target.router, tag, ber.decode_varbinds(varbinds, 2, len(varbinds))))
-            return [(instance, 8)]
-
-    again.client = Agent()
-    polls = [DevicePoll(r, 2.0, reachable=True) for r in sorted(TOPO.routers)]
-    e, = asyncio.run(again._recheck_adjacencies(polls))
-    assert asked == [("osl-cr2", ber.GET, [(oid("1.3.6.1.2.1.14.10.1.6.10.0.0.7.0"), None)])]
+    again.client, again.cycles = NbrTable({"osl-cr2": all_full("osl-cr2")}), 1
+    e, = asyncio.run(again._check_adjacencies(polls()))
+    assert again.client.walked == ["osl-cr2"]  # not a full-walk cycle: only the suspect router
     assert (e["kind"], e["source"], e["router"], e["interface"]) == \
         ("ospf_neighbor_up", "poll", "osl-cr2", interface)
     assert e["detail"]["link"] == link and e["detail"]["impact"]["elements"] == []
-    assert asyncio.run(again._recheck_adjacencies(polls)) == []  # nothing left to check
+    assert asyncio.run(again._check_adjacencies(polls())) == []  # nothing left to check
+
+
+def test_a_walk_finds_a_silent_failure_whose_trap_was_lost(tmp_path):
+    m = monitor(tmp_path)
+    tables = {r: all_full(r) for r in TOPO.routers}
+    m.client = NbrTable(tables)
+    assert asyncio.run(m._check_adjacencies(polls())) == []  # first sight of full: no event
+    assert sorted(m.client.walked) == sorted(TOPO.routers)
+    for i, (_, router, _, address, _, _) in enumerate(RECORDED_CUT[:4]):  # neighbours leave
+        if i % 2:  # full: some are gone from the table, some stay in state down (1)
+            del tables[router][address]
+        else:
+            tables[router][address] = 1
+    m.cycles = 6  # a full-walk cycle
+    events = asyncio.run(m._check_adjacencies(polls()))
+    want = {(r, *by_hand(r, a)) for _, r, _, a, _, _ in RECORDED_CUT[:4]}
+    assert {(e["router"], e["interface"], e["detail"]["link"]) for e in events} == want
+    assert {e["kind"] for e in events} == {"ospf_neighbor_down"}
+    assert set(events[-1]["detail"]["impact"]["links_down"]) == CUT_LINKS
+    m.store.flush()
+    assert m.store.query("SELECT COUNT(*) FROM state_changes WHERE state = 'down' "
+                         "AND interface LIKE 'ospf:%'") == [(4,)]
+
+
+def test_an_agent_without_ospf_neighbours_raises_nothing(tmp_path):
+    m = monitor(tmp_path)
+    m.client = NbrTable({})
+    assert asyncio.run(m._check_adjacencies(polls())) == []
+    assert all(not st.adjacency for st in m.state.values())
 
 
 def test_repeats_and_first_full_raise_no_event(tmp_path):
