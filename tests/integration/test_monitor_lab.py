@@ -127,16 +127,26 @@ async def wait_for(check, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def cut_and_restore(lab, tmp_path: Path, links: list[str]) -> CutRun:
-    """Two monitors side by side: one only receives traps (on the lab's trap address), one only
-    polls every INTERVAL_S. Cut SPAN until both saw it (at least HOLD_S), restore, wait for up."""
+LIGHT_DOWN = (("trap", "linkDown"), ("trap", "ospf_neighbor_down"), ("poll", "link_down"))
+LIGHT_UP = (("trap", "linkUp"), ("trap", "ospf_neighbor_up"), ("poll", "link_up"))
+
+
+async def cut_and_restore(lab, tmp_path: Path, links: list[str], mode: str = "light",
+                          adjacency_every: int = 0, down=LIGHT_DOWN, up=LIGHT_UP,
+                          settle_s: float = 0.0) -> CutRun:
+    """Two monitors side by side through a `mode` cut of SPAN: one only receives traps (on the
+    lab's trap address; <mode>-trap.db), one only polls every INTERVAL_S (<mode>-poll.db; walking
+    the ospfNbrTable every `adjacency_every` cycles, 0 = never). Cut until each (source, kind) of
+    `down` named every end of `links` (at least HOLD_S), restore, wait the same for `up`, then
+    until `settle_s` after the restore and two intervals more."""
     targets, problems = load_inventory(inventory(lab))
     assert not problems and targets
     impact = ImpactMapper(lab.topo)
-    # the poller follows ifOperStatus only here (no OSPF neighbour walks: see the silent cut)
-    poller = Monitor(targets, Store(tmp_path / "poll.db"), impact, adjacency_every=0)
-    trapped = Monitor(targets, Store(tmp_path / "trap.db"), impact)
+    poller = Monitor(targets, Store(tmp_path / f"{mode}-poll.db"), impact,
+                     adjacency_every=adjacency_every)
+    trapped = Monitor(targets, Store(tmp_path / f"{mode}-trap.db"), impact)
     run, want = CutRun(), endpoints(lab.topo, links)
+    events = {"trap": run.trap_events, "poll": run.poll_events}
     receiver = TrapReceiver(targets, lambda t: run.trap_events.extend(trapped.on_trap(t)),
                             str(next(lab.topo.mgmt_subnet.hosts())), TRAP_PORT)
     stop = asyncio.Event()
@@ -147,29 +157,28 @@ async def cut_and_restore(lab, tmp_path: Path, links: list[str]) -> CutRun:
     async def polling() -> None:
         while not stop.is_set():
             began, wall = time.monotonic(), time.time()
-            run.poll_events += (await poller.cycle())["events"]
+            run.poll_events.extend((await poller.cycle())["events"])
             run.cycles.append((wall, time.time()))
             await asyncio.sleep(max(0.0, INTERVAL_S - (time.monotonic() - began)))
+
+    def saw(kinds) -> bool:
+        return all(want <= seen(events[source], kind) for source, kind in kinds)
 
     task = asyncio.create_task(polling())
     try:
         await asyncio.sleep(2 * INTERVAL_S)
         run.cut_at = time.time()
-        await asyncio.to_thread(lab_cut, SPAN, "light", lab.name)
+        await asyncio.to_thread(lab_cut, SPAN, mode, lab.name)
         run.cut_done = time.time()
-        await wait_for(lambda: want <= seen(run.trap_events, "linkDown")
-                       and want <= seen(run.trap_events, "ospf_neighbor_down")
-                       and want <= seen(run.poll_events, "link_down"), DETECT_TIMEOUT_S)
+        await wait_for(lambda: saw(down), DETECT_TIMEOUT_S)
         await asyncio.sleep(max(0.0, run.cut_at + HOLD_S - time.time()))
     finally:
         run.restored_at = time.time()
         await asyncio.to_thread(lab_restore, [], lab.name)
         run.restore_done = time.time()
     try:
-        await wait_for(lambda: want <= seen(run.trap_events, "linkUp")
-                       and want <= seen(run.trap_events, "ospf_neighbor_up")
-                       and want <= seen(run.poll_events, "link_up"), DETECT_TIMEOUT_S)
-        await asyncio.sleep(2 * INTERVAL_S)
+        await wait_for(lambda: saw(up), DETECT_TIMEOUT_S)
+        await asyncio.sleep(max(0.0, run.restore_done + settle_s - time.time()) + 2 * INTERVAL_S)
         run.until = time.time()
     finally:
         stop.set()
@@ -265,7 +274,7 @@ def test_cut_seen_by_trap_and_poll_and_uptime(lab_exclusive, tmp_path, record_pr
     check_events(lab.topo, run.poll_events, "link_down", "link_up", "poll", set(links))
 
     report = cli_run("uptime", "--since", repr(run.since), "--until", repr(run.until),
-                     "--db", str(tmp_path / "poll.db"), "-t", lab.state.topology)
+                     "--db", str(tmp_path / "light-poll.db"), "-t", lab.state.topology)
     actual = run.restored_at - run.cut_at
     # the kernel's operstate changes within [cut_at, cut_done + linkwatch], likewise for restore
     uncertainty = (run.cut_done - run.cut_at) + (run.restore_done - run.restored_at) \
@@ -290,63 +299,15 @@ def test_cut_seen_by_trap_and_poll_and_uptime(lab_exclusive, tmp_path, record_pr
     assert [x["pair"] for x in report["datacentre_pairs"] if x["downtime_s"]] == disconnected
 
 
-async def silent_cut(lab, tmp_path: Path, links: list[str]) -> CutRun:
-    """Two monitors through a silent cut of SPAN (carrier stays up: only BFD, hence OSPF, can
-    tell) and its restore: one receives traps only (silent-trap.db), one only polls every
-    INTERVAL_S and walks every router's ospfNbrTable each cycle (silent-poll.db)."""
-    targets, _ = load_inventory(inventory(lab))
-    impact = ImpactMapper(lab.topo)
-    trapped = Monitor(targets, Store(tmp_path / "silent-trap.db"), impact)
-    poller = Monitor(targets, Store(tmp_path / "silent-poll.db"), impact, adjacency_every=1)
-    run, want = CutRun(), endpoints(lab.topo, links)
-    receiver = TrapReceiver(targets, lambda t: run.trap_events.extend(trapped.on_trap(t)),
-                            str(next(lab.topo.mgmt_subnet.hosts())), TRAP_PORT)
-    stop = asyncio.Event()
-    await trapped.cycle()
-    receiver.start()
-    run.since = time.time()
-
-    async def polling() -> None:
-        while not stop.is_set():
-            began, wall = time.monotonic(), time.time()
-            run.poll_events += (await poller.cycle())["events"]
-            run.cycles.append((wall, time.time()))
-            await asyncio.sleep(max(0.0, INTERVAL_S - (time.monotonic() - began)))
-
-    task = asyncio.create_task(polling())
-    try:
-        await asyncio.sleep(2 * INTERVAL_S)
-        run.cut_at = time.time()
-        await asyncio.to_thread(lab_cut, SPAN, "silent", lab.name)
-        run.cut_done = time.time()
-        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_down")
-                       and want <= seen(run.poll_events, "ospf_neighbor_down"), DETECT_TIMEOUT_S)
-        await asyncio.sleep(max(0.0, run.cut_at + HOLD_S - time.time()))
-    finally:
-        run.restored_at = time.time()
-        await asyncio.to_thread(lab_restore, [], lab.name)
-        run.restore_done = time.time()
-    try:
-        await wait_for(lambda: want <= seen(run.trap_events, "ospf_neighbor_up")
-                       and want <= seen(run.poll_events, "ospf_neighbor_up"), DETECT_TIMEOUT_S)
-        await asyncio.sleep(max(0.0, run.restore_done + OSPF_BACK_S - time.time())
-                            + 2 * INTERVAL_S)
-        run.until = time.time()
-    finally:
-        stop.set()
-        await task
-        receiver.close()
-        trapped.close()
-        poller.close()
-    return run
-
-
 def test_silent_cut_counts_as_downtime(lab_exclusive, tmp_path) -> None:
     """Interfaces stay up in a silent failure; the links are down all the same, and `ngk uptime`
     says so from the OSPF adjacencies recorded by trap, and by polling alone."""
     lab = lab_exclusive
     links = sorted(outage(lab.topo, [resolve_element(lab.topo, SPAN)]).links)
-    run = asyncio.run(silent_cut(lab, tmp_path, links))
+    ospf = (("trap", "ospf_neighbor_down"), ("poll", "ospf_neighbor_down"))
+    run = asyncio.run(cut_and_restore(
+        lab, tmp_path, links, "silent", adjacency_every=1, down=ospf,
+        up=tuple((source, "ospf_neighbor_up") for source, _ in ospf), settle_s=OSPF_BACK_S))
     assert seen(run.trap_events, "linkDown") | seen(run.poll_events, "link_down") == set()
     # BFD (50 ms x 3) declares the neighbour down; OSPF (hello 1 s) needs ~1 s to come back
     settled_cut, settled_restore = run.cut_done + 0.5, run.restore_done + OSPF_BACK_S
