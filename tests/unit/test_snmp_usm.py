@@ -130,3 +130,42 @@ def test_truncated_messages_raise_ber_error(cut):
                      ENGINE, KEYS, 1)
     with pytest.raises(ber.BerError):
         usm.parse(raw[:cut])
+
+
+def test_a_reply_in_the_wrong_snmp_version_is_a_clean_error():
+    """An agent answering a v3 request with a v2c message (same id) fails the device cleanly."""
+    import asyncio
+
+    from controller.southbound.snmp.client import SnmpClient, SnmpError
+    from controller.southbound.snmp.inventory import Credentials, Target
+
+    async def scenario() -> str:
+        client = await SnmpClient.create()
+        agent = await asyncio.get_running_loop().create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+        transport = agent[0]
+        port = transport.get_extra_info("sockname")[1]
+        target = Target("r", "127.0.0.1", port, Credentials("3", user="u", auth_key="a" * 8,
+                                                             priv_key="p" * 8), 0.5, 0)
+        client.engines[("127.0.0.1", port)] = ENGINE
+
+        async def answer() -> None:  # reply to the pending request with a v2c Response
+            while not client.pending:
+                await asyncio.sleep(0.01)
+            rid = next(iter(client.pending))
+            v2c = ber.encode_message(ber.V2C, b"c", ber.RESPONSE, rid, 0, 0,
+                                     ber.encode_varbinds([(SYS_UPTIME, 5)]))
+            client.datagram_received(v2c, ("127.0.0.1", port))
+
+        helper = asyncio.create_task(answer())
+        try:
+            await client.bulk(target, [SYS_UPTIME], [], 1)
+        except SnmpError as exc:
+            return str(exc)
+        finally:
+            await helper
+            transport.close()
+            client.close()
+        return "no error"
+
+    assert "another SNMP version" in asyncio.run(scenario())

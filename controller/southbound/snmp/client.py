@@ -112,7 +112,8 @@ class SnmpClient(asyncio.DatagramProtocol):
                   varbinds: bytes) -> ber.Pdu:
         c = target.credentials
         addr = (target.host, target.port)
-        for attempt in range(2):
+        resynced = False
+        while True:
             engine = await self._engine(target)
             k = usm.keys(c.user, c.auth_key, c.priv_key, engine.engine_id)
 
@@ -121,7 +122,7 @@ class SnmpClient(asyncio.DatagramProtocol):
                 pdu = ber.encode_pdu(tag, rid, field1, field2, varbinds)
                 return usm.encode(rid, pdu, engine, k, self._salt)
 
-            data, env = await self._exchange(target, build)
+            data, env = await self._exchange(target, build, v3=True)
             try:
                 pdu = usm.open_reply(data, env, k)
             except ber.BerError as exc:
@@ -132,11 +133,11 @@ class SnmpClient(asyncio.DatagramProtocol):
             if pdu.tag != ber.REPORT:
                 return pdu
             reason = usm.report_reason(pdu)
-            if reason not in RESYNC or attempt:
+            if reason not in RESYNC or resynced:
                 raise SnmpError(f"SNMPv3: agent reports {reason}")
+            resynced = True
             if reason == "unknownEngineID":
                 self.engines.pop(addr, None)
-        raise AssertionError("unreachable")
 
     async def _engine(self, target: Target) -> usm.Engine:
         """The agent's engine ID, boots and time, discovered once per address."""
@@ -145,7 +146,7 @@ class SnmpClient(asyncio.DatagramProtocol):
             if addr not in self.engines:
                 data, env = await self._exchange(target, lambda rid: usm.encode(
                     rid, ber.encode_pdu(ber.GET, rid, 0, 0, ber.encode_varbinds([])),
-                    None, None, 0))
+                    None, None, 0), v3=True)
                 try:
                     pdu = usm.open_reply(data, env, None)
                 except ber.BerError as exc:
@@ -156,8 +157,10 @@ class SnmpClient(asyncio.DatagramProtocol):
                                                 time.monotonic())
             return self.engines[addr]
 
-    async def _exchange(self, target: Target, build: Callable[[int], bytes]) -> Any:
-        """Send build(id) until a matching reply comes (timeout and retries of the target)."""
+    async def _exchange(self, target: Target, build: Callable[[int], bytes],
+                        v3: bool = False) -> Any:
+        """Send build(id) until a matching reply comes (timeout and retries of the target): a
+        decoded PDU, or for v3 the raw message and its envelope."""
         addr = (target.host, target.port)
         loop = asyncio.get_running_loop()
         for _ in range(target.retries + 1):
@@ -173,6 +176,9 @@ class SnmpClient(asyncio.DatagramProtocol):
                 timer.cancel()
                 self.pending.pop(rid, None)
             if reply is not None:
+                if isinstance(reply, tuple) != v3:
+                    raise SnmpError("malformed response: the agent answered in another SNMP "
+                                    "version")
                 return reply
         bad = self.malformed.pop(addr, None)
         if bad:
