@@ -71,19 +71,6 @@ def counter_delta(prev: int | None, cur: int | None, reset: bool, bits: int = 64
     return cur - prev, None
 
 
-def adjacency_change(st: RouterState, interface: str, nbr_state: int, ts: float) -> str | None:
-    """Record the OSPF neighbour state seen over `interface`; the event kind when the adjacency
-    left full (`ospf_neighbor_down`, also on first sight) or came back (`ospf_neighbor_up`)."""
-    now = "full" if nbr_state == NBR_FULL else "down"
-    before = st.adjacency.get(interface, (None, 0.0))[0]
-    if now == before:
-        return None
-    st.adjacency[interface] = (now, ts)
-    if before is None and now == "full":
-        return None
-    return f"ospf_neighbor_{'up' if now == 'full' else 'down'}"
-
-
 def oper_state(status: int | None) -> str:
     return "up" if status == 1 else "down"
 
@@ -247,10 +234,7 @@ class Monitor:
                 st.oper[interface], st.oper_ts[interface] = state, trap.received
         kind, detail = trap.kind, {}
         if trap.kind == "ospfNbrStateChange" and st and self.impact and trap.nbr_address:
-            kind, interface, detail = self._adjacency(self.impact, st, router, trap)
-            if kind in ("ospf_neighbor_down", "ospf_neighbor_up"):
-                self._change(trap.received, router, ADJACENCY + interface,
-                             kind.rsplit("_", 1)[1], f"ospfNbrState {detail['state']}", "trap")
+            kind, interface, detail = self._adjacency(self.impact, router, trap)
         elif trap.kind == "ospfIfStateChange" and trap.ospf_if_state is not None:
             interface = (self.impact.interface(router, trap.ospf_if_address or "")
                          if self.impact else None) or ""
@@ -261,8 +245,7 @@ class Monitor:
         self._finish(events)
         return events
 
-    @staticmethod
-    def _adjacency(impact: ImpactMapper, st: RouterState, router: str, trap: Trap
+    def _adjacency(self, impact: ImpactMapper, router: str, trap: Trap
                    ) -> tuple[str, str, dict[str, Any]]:
         """(event kind, interface, detail) of an ospfNbrStateChange. On one of the router's IP
         links, leaving full is `ospf_neighbor_down` and coming back to full `ospf_neighbor_up`;
@@ -276,8 +259,25 @@ class Monitor:
         if link is None or state is None:
             return trap.kind, "", detail
         interface, detail["link"] = link
-        return (adjacency_change(st, interface, state, trap.received) or trap.kind, interface,
-                detail)
+        return (self._adjacency_seen(router, interface, state, trap.received, "trap")
+                or trap.kind, interface, detail)
+
+    def _adjacency_seen(self, router: str, interface: str, nbr_state: int, ts: float,
+                        source: str) -> str | None:
+        """Keep the OSPF neighbour state seen over `interface`. When the adjacency left full
+        (also on first sight) or came back, record the state change and return the event kind,
+        `ospf_neighbor_down` or `ospf_neighbor_up`."""
+        st = self.state[router]
+        now = "full" if nbr_state == NBR_FULL else "down"
+        before = st.adjacency.get(interface, (None, 0.0))[0]
+        if now == before:
+            return None
+        st.adjacency[interface] = (now, ts)
+        if before is None and now == "full":
+            return None
+        self._change(ts, router, ADJACENCY + interface, "up" if now == "full" else "down",
+                     f"ospfNbrState {NBR_STATE.get(nbr_state, nbr_state)}", source)
+        return f"ospf_neighbor_{'up' if now == 'full' else 'down'}"
 
     async def _check_adjacencies(self, polls: list[DevicePoll]) -> list[dict]:
         """OSPF adjacencies read from the routers' ospfNbrTable: every `adjacency_every`-th cycle
@@ -299,10 +299,8 @@ class Monitor:
             ts = time.time()
             for interface, address in self.impact.neighbors[router]:
                 state = table.get(address, 1)  # gone from the table: down
-                kind = adjacency_change(self.state[router], interface, state, ts)
+                kind = self._adjacency_seen(router, interface, state, ts, "poll")
                 if kind:
-                    self._change(ts, router, ADJACENCY + interface, kind.rsplit("_", 1)[1],
-                                 f"ospfNbrState {NBR_STATE.get(state, state)}", "poll")
                     self._event(events, ts, kind, router, interface, "poll",
                                 neighbor_address=address, state=NBR_STATE.get(state, str(state)),
                                 link=self.impact.by_endpoint[(router, interface)])
