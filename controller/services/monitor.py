@@ -18,7 +18,7 @@ from controller.services.metrics import serve_metrics
 from controller.southbound.snmp.client import SnmpClient, SnmpError
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS,
-                                             OSPF_NBR_STATE, TICKS_PER_S)
+                                             OSPF_NBR_STATE, TICKS_PER_S, ospf_index_address)
 from controller.southbound.snmp.poller import MAX_ROUNDS, DevicePoll, Interface, poll_all
 from controller.southbound.snmp.traps import Trap
 from controller.store import Store
@@ -318,7 +318,9 @@ class Monitor:
                     if name[:len(OSPF_NBR_STATE)] != OSPF_NBR_STATE or name <= cursor \
                             or not isinstance(value, int):
                         return out
-                    out[".".join(map(str, name[len(OSPF_NBR_STATE):][:4]))] = value
+                    address = ospf_index_address(name, OSPF_NBR_STATE)
+                    if address:
+                        out[address] = value
                     cursor = name
                 if not varbinds:
                     return out

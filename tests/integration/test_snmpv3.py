@@ -18,7 +18,7 @@ from controller.lab.system import read_pid
 from controller.southbound.snmp import usm
 from controller.southbound.snmp.client import SnmpClient
 from controller.southbound.snmp.inventory import Credentials, Target
-from controller.southbound.snmp.poller import DevicePoll, poll_all, poll_device
+from controller.southbound.snmp.poller import DevicePoll, poll_device, poll_once
 
 pytestmark = pytest.mark.integration
 
@@ -89,14 +89,6 @@ def own_agent(tmp_path):
         a.stop()
 
 
-async def polls(targets: list[Target], concurrency: int = 256) -> list[DevicePoll]:
-    client = await SnmpClient.create()
-    try:
-        return await poll_all(client, targets, concurrency)
-    finally:
-        client.close()
-
-
 def kernel_links() -> dict[str, int]:
     """ifname -> IF-MIB ifOperStatus as net-snmp derives it (up when the link is up/unknown)."""
     links = json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True,
@@ -106,7 +98,7 @@ def kernel_links() -> dict[str, int]:
 
 
 def test_authpriv_poll_reads_what_the_kernel_shows(agent):
-    poll, = asyncio.run(polls([agent.target()]))
+    poll, = poll_once([agent.target()])
     assert poll.reachable and poll.error is None and poll.problems == [], poll
     assert poll.sys_name == socket.gethostname()
     assert 0 <= poll.sys_uptime < 6000  # TimeTicks: the agent started moments ago
@@ -119,7 +111,7 @@ def test_authpriv_poll_reads_what_the_kernel_shows(agent):
     ({"priv_key": "not-the-priv-key"}, "timeout"),  # net-snmp drops what it cannot decrypt
 ])
 def test_wrong_credentials_fail_by_name(agent, wrong, reason):
-    poll, = asyncio.run(polls([agent.target(**wrong)]))
+    poll, = poll_once([agent.target(**wrong)])
     assert not poll.reachable and reason in poll.error, poll.error
     assert agent.creds.auth_key not in poll.error and agent.creds.priv_key not in poll.error
 
@@ -151,8 +143,8 @@ def test_agent_restart_and_time_drift_are_resynchronised(own_agent):
 
 def test_hundreds_of_requests_in_flight(agent):
     """One agent, 400 devices polled at once (each a separate request stream): none lost."""
-    results = asyncio.run(polls([replace(agent.target(), router=f"d{i}") for i in range(400)],
-                                concurrency=400))
+    results = poll_once([replace(agent.target(), router=f"d{i}") for i in range(400)],
+                        concurrency=400)
     lost = [p.error for p in results if not p.reachable]
     assert lost == [], lost[:3]
     assert len({len(p.interfaces) for p in results}) == 1

@@ -117,3 +117,19 @@ def test_what_if_asserts_on_the_reference(tmp_path):
     assert not report["ok"] and "violated: [['osl', 'tos']]" in report["steps"][0]["summary"]
     report, _ = run(tmp_path, body % ("no-member-isolated", "'span:amk-bod'"))
     assert not report["ok"] and "amk-bod" in report["steps"][0]["summary"]
+
+
+@pytest.mark.parametrize("limit, message", [
+    ("nosuch-*", "--limit 'nosuch-*' matches no router"),
+    ("colour=red", "--limit 'colour=red': use site="),
+])
+def test_play_rejects_a_bad_limit_before_running(limit, message):
+    from typer.testing import CliRunner
+
+    from controller.cli.main import app
+    book = next(p for p in PLAYBOOKS if p.name == "compliance.yaml")
+    result = CliRunner().invoke(app, ["play", str(book), "--dry-run",
+                                      "--limit", limit, "--json"])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert result.stdout.strip() == ""  # no run report: nothing ran

@@ -62,3 +62,9 @@ IF_STATE = {1: "down", 2: "loopback", 3: "waiting", 4: "pointToPoint", 5: "desig
             6: "backupDesignatedRouter", 7: "otherDesignatedRouter"}
 
 TICKS_PER_S = 100  # SNMP TimeTicks are hundredths of a second
+
+
+def ospf_index_address(name: Oid, column: Oid) -> str | None:
+    """The IPv4 address in an ospfNbrTable/ospfIfTable instance (column.a.b.c.d.addressLess)."""
+    index = name[len(column):]
+    return ".".join(map(str, index[:4])) if len(index) == 5 else None

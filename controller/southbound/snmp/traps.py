@@ -19,7 +19,7 @@ from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (
     IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, OSPF_IF_IP_ADDRESS, OSPF_IF_STATE,
     OSPF_NBR_IP_ADDR, OSPF_NBR_RTR_ID, OSPF_NBR_STATE, OSPF_ROUTER_ID, SNMP_TRAP_OID, TRAPS, Oid,
-    dotted)
+    dotted, ospf_index_address)
 
 
 @dataclass(slots=True)
@@ -57,12 +57,6 @@ def plain_value(value: Any) -> Any:
     return int(value)
 
 
-def _index_address(name: Oid) -> str | None:
-    """The IPv4 address in an ospfNbrTable/ospfIfTable instance (column.a.b.c.d.addressLess)."""
-    index = name[len(OSPF_NBR_IP_ADDR):]
-    return ".".join(map(str, index[:4])) if len(index) == 5 else None
-
-
 def _ospf(trap: Trap, name: Oid, value: Any) -> None:
     """Fill the OSPF fields from one var-bind; an address column's value wins over the address
     in any instance index."""
@@ -76,13 +70,13 @@ def _ospf(trap: Trap, name: Oid, value: Any) -> None:
             trap.nbr_address = text
         elif column == OSPF_NBR_STATE and isinstance(value, int):
             trap.nbr_state = value
-        trap.nbr_address = trap.nbr_address or _index_address(name)
+        trap.nbr_address = trap.nbr_address or ospf_index_address(name, column)
     elif column in (OSPF_IF_IP_ADDRESS, OSPF_IF_STATE):
         if column == OSPF_IF_IP_ADDRESS and text:
             trap.ospf_if_address = text
         elif column == OSPF_IF_STATE and isinstance(value, int):
             trap.ospf_if_state = value
-        trap.ospf_if_address = trap.ospf_if_address or _index_address(name)
+        trap.ospf_if_address = trap.ospf_if_address or ospf_index_address(name, column)
 
 
 def parse(varbinds: list[tuple[tuple[int, ...], Any]], router: str | None, source: str,
