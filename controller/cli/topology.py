@@ -88,3 +88,8 @@ def draw(
         result = render(topo, out, pair=paths, diversity=diverse, failures=tuple(failure))
     emit(result, as_json, lambda r: console.print(f"[green]wrote[/green] {r['file']}",
                                                   highlight=False))
+
+
+def register(root: typer.Typer) -> None:
+    """Add the `topology` sub-app to the top-level app."""
+    root.add_typer(app, name="topology")

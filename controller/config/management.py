@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from controller.model.source import Diagnostic, InputError
+from controller.errors import Diagnostic, InputError, SecretsError
 from controller.model.topology import Topology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,13 +42,6 @@ _SECRETS = ((re.compile(r'((?:authentication|privacy)-password )"[^"]*"'), r'\1"
             (re.compile(r"(?i)\b(password|secret|authentication-key|message-digest-key \d+ md5"
                         r"|(?:ro|rw)?community|(?:area|domain)-password(?: clear| md5)?|auth-key)"
                         r"(\s+)(?!<redacted>|\")(\S+)"), r"\1\2<redacted>"))
-
-
-class SecretsError(KeyError):
-    """Management secrets missing or unusable; the message names what to set, never a value."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)

@@ -15,23 +15,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.errors import LabError
+
 STATE_ROOT = Path(os.environ.get("NGK_LAB_ROOT", "/run/ngk"))
 DEFAULT_LAB = "ngk"
-LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,9}$")
+LAB_NAME = re.compile(r"[a-z][a-z0-9-]{0,9}")
 CUT_TABLE = "ngk_cut_{lab}"  # nftables netdev table per lab, inside each router netns
-
-
-class LabError(Exception):
-    """An operational problem with a clear message; `code` is the CLI exit status."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
 
 
 def check_name(name: str) -> str:
     """Lab names become netns, bridge and veth name prefixes (Linux limits them to 15 chars)."""
-    if not LAB_NAME.match(name) or name.startswith("ngkr"):
+    if not LAB_NAME.fullmatch(name) or name.startswith("ngkr"):
         raise LabError(f"lab name {name!r} must be 1-10 characters of a-z, 0-9, '-', starting "
                        "with a letter (and not 'ngkr', which is reserved)", 2)
     return name

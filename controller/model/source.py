@@ -11,34 +11,9 @@ from typing import Any
 
 import yaml
 
+from controller.errors import Diagnostic, InputError
+
 DocPath = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """One finding about an input file."""
-
-    file: str
-    line: int | None
-    path: str
-    message: str
-    severity: str = "error"  # "error" | "warning"
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.severity}: {self.path or '<document>'}: {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "path": self.path,
-                "message": self.message, "severity": self.severity}
-
-
-class InputError(Exception):
-    """Bad input: carries every diagnostic found, never a traceback for the user."""
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        super().__init__("\n".join(str(d) for d in diagnostics))
 
 
 def format_path(path: DocPath) -> str:

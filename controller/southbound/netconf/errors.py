@@ -9,6 +9,7 @@ import paramiko
 from lxml import etree
 from ncclient.operations import RPCError
 from ncclient.operations.errors import TimeoutExpiredError
+from controller.errors import DeviceError
 from ncclient.transport.errors import (AuthenticationError, SessionCloseError, SessionError,
                                        SSHError, SSHUnknownHostError, TransportError)
 
@@ -35,7 +36,7 @@ class RpcErrorInfo:
         return " ".join(p for p in parts if p)
 
 
-class NetconfError(Exception):
+class NetconfError(DeviceError):
     """Base of every failure this package reports; `kind` is a stable machine-readable name."""
 
     kind = "netconf"

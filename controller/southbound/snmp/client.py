@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from controller.errors import DeviceError
 from controller.southbound.snmp import ber, usm
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import Oid
@@ -29,7 +30,7 @@ RESYNC = ("notInTimeWindow", "unknownEngineID")
 Address = tuple[str, int]
 
 
-class SnmpError(Exception):
+class SnmpError(DeviceError):
     """A request that got no usable answer; str() is the reason recorded."""
 
 
