@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from controller.config import management
-from controller.model.source import Diagnostic, InputError
+from controller.errors import Diagnostic, InputError, UnknownName
 from controller.model.topology import IpLink, Topology
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -100,7 +100,7 @@ def _environment(platform: str) -> jinja2.Environment:
 
 def _platform(name: str) -> dict[str, Any]:
     if name not in PLATFORMS:
-        raise KeyError(f"no configuration templates for platform {name!r} "
+        raise UnknownName(f"no configuration templates for platform {name!r} "
                        f"(known: {', '.join(sorted(PLATFORMS))})")
     return {k: asdict(v) if isinstance(v, Policy) else v for k, v in PLATFORMS[name].items()}
 
@@ -129,7 +129,7 @@ def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bo
             policy: Policy = POLICY) -> dict[str, Any]:
     """Everything a platform template sees for one router."""
     if router_id not in topo.routers:
-        raise KeyError(f"unknown router {router_id!r}")
+        raise UnknownName(f"unknown router {router_id!r}")
     router = topo.routers[router_id]
     ctx = {
         "router": router,

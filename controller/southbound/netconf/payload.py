@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from controller.errors import UnknownName
 from controller.model.topology import Topology
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates" / "netconf"
@@ -54,7 +55,7 @@ def _env() -> jinja2.Environment:
 def interfaces_for(topo: Topology, router_id: str) -> list[InterfaceIntent]:
     """The intended interfaces of one router, loopback first, then by interface name."""
     if router_id not in topo.routers:
-        raise KeyError(f"unknown router {router_id!r}")
+        raise UnknownName(f"unknown router {router_id!r}")
     router = topo.routers[router_id]
     out = [InterfaceIntent("lo", f"ngk loopback of {router_id}", "softwareLoopback", True,
                            (Address(str(router.loopback.ip), router.loopback.network.prefixlen),))]
