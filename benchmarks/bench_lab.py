@@ -28,7 +28,7 @@ from controller.model.load import load_topology
 from controller.model.topology import Topology
 
 LAB = "bench"
-ZOO = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "topologyzoo"
+ZOO = Path(__file__).resolve().parents[1] / "tests" / "data" / "zoo"
 TARGETS = {"up_converged": 15.0, "down": 5.0, "light": 0.050, "silent": 0.200}
 
 

@@ -203,8 +203,7 @@ Runner = Callable[[Job], tuple[int, str]]  # job -> (exit code, output); Timeout
 
 def run_ngk(job: Job) -> tuple[int, str]:
     """Run the job as a child `ngk` process."""
-    cmd = [sys.executable, "-c", "from controller.cli.main import app; app(prog_name='ngk')",
-           *job.argv]
+    cmd = [sys.executable, "-m", "controller.cli", *job.argv]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=job.timeout,
                               stdin=subprocess.DEVNULL)

@@ -6,8 +6,8 @@ import dataclasses
 import itertools
 import json
 import os
-import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -89,8 +89,9 @@ def oper_status(lab: Lab, router: str, interface: str) -> int | None:
 
 
 def ngk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([shutil.which("ngk") or "ngk", *args], capture_output=True, text=True,
-                          timeout=120)
+    """The CLI as a user runs it, from this interpreter (not whatever `ngk` is on PATH)."""
+    return subprocess.run([sys.executable, "-m", "controller.cli", *args], capture_output=True,
+                          text=True, timeout=120)
 
 
 # --- the shared reference lab ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from controller.analysis.draw import draw, layout
 from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.load import load_topology
 
-ZOO = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "topologyzoo"
+ZOO = Path(__file__).resolve().parents[1] / "data" / "zoo"
 
 
 def svg_text(path: Path) -> str:
@@ -47,7 +47,6 @@ def test_failure(tmp_path: Path) -> None:
 
 
 def test_path_pair(tmp_path: Path) -> None:
-    pytest.importorskip("controller.analysis.paths", reason="paths analysis not available")
     out = tmp_path / "pair.svg"
     result = draw(load_topology(), out, pair=("osl", "trd"), diversity="srlg")
     assert len(result["paths"]["paths"]) == 2

@@ -16,7 +16,7 @@ from controller.model.load import load_topology
 from controller.model.synthetic import synthetic_topology
 from controller.model.topology import Topology
 
-ZOO = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "topologyzoo"
+ZOO = Path(__file__).resolve().parents[1] / "data" / "zoo"
 
 
 # --- topologies ----------------------------------------------------------------------------

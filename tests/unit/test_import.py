@@ -11,7 +11,7 @@ from controller.model.importer import MIN_KM, import_graphml, write_topology_yam
 from controller.model.load import load_topology
 from controller.model.source import InputError
 
-ZOO = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "topologyzoo"
+ZOO = Path(__file__).resolve().parents[1] / "data" / "zoo"
 FILES = sorted(ZOO.glob("*.graphml"))
 
 

@@ -16,7 +16,7 @@ from controller.southbound.netconf import render_interfaces
 from controller.southbound.netconf.diff import flatten
 
 DATA = Path(__file__).parent / "data"
-ZOO = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "topologyzoo"
+ZOO = Path(__file__).resolve().parents[1] / "data" / "zoo"
 IF = "urn:ietf:params:xml:ns:yang:ietf-interfaces"
 IP = "urn:ietf:params:xml:ns:yang:ietf-ip"
 IANA = Path("/usr/share/yuma/modules/ietf/iana-if-type@2014-05-08.yang")
@@ -25,8 +25,6 @@ IANA = Path("/usr/share/yuma/modules/ietf/iana-if-type@2014-05-08.yang")
 @pytest.fixture(scope="module", params=["reference", "small", "synthetic", "zoo"])
 def topo(request, tmp_path_factory):
     if request.param == "zoo":
-        if not (ZOO / "Uninett2011.graphml").exists():
-            pytest.skip("Topology Zoo dataset not present")
         doc, _ = import_graphml(ZOO / "Uninett2011.graphml")
         path = tmp_path_factory.mktemp("zoo") / "uninett.yaml"
         write_topology_yaml(doc, path)

@@ -20,8 +20,7 @@ from controller.model.synthetic import synthetic_topology
 from controller.model.topology import (
     Endpoint, IpLink, OpticalNode, Router, Site, Span, Topology)
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared/datasets"
-ZOO = sorted((DATASETS / "topologyzoo").glob("*.graphml"))
+ZOO = sorted((Path(__file__).resolve().parents[1] / "data" / "zoo").glob("*.graphml"))
 ATTR = {"igp": "metric", "km": "km", "hops": "hops", "latency": "latency_ms"}
 
 
