@@ -23,6 +23,10 @@ TopologyOption = typer.Option(
     None, "--topology", "-t", envvar="NGK_TOPOLOGY",
     help="Topology YAML (default: $NGK_TOPOLOGY, else the reference topology/ngk.yaml).")
 JsonOption = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+InventoryOption = typer.Option(
+    None, "--inventory", "-i", show_default=False,
+    help="Nornir inventory directory (default: $NGK_INVENTORY, else the running lab's, else the "
+         "production inventory/).")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -35,6 +39,12 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def user_errors() -> Iterator[None]:
     """Transitional: user errors now propagate to the root group (controller/cli/main.py)."""
     yield
+
+
+def inventory(path: Path | None) -> Path:
+    """The inventory to use: one rule for every command (controller.lab.state.inventory_dir)."""
+    from controller.lab.state import inventory_dir
+    return inventory_dir(path)
 
 
 def topology(path: Path | None) -> Topology:

@@ -13,7 +13,8 @@ import typer
 
 from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
-from controller.cli.deploy import InsecureOption, InventoryOption, LimitOption
+from controller.cli.common import InventoryOption, inventory as inventory_dir
+from controller.cli.deploy import InsecureOption, LimitOption
 from controller.config.rules import SEVERITIES, load_rules
 from controller.model.select import select_limit
 from controller.services import compliance as service
@@ -36,7 +37,7 @@ def _progress(router: str, message: str) -> None:
 @app.callback()
 def compliance(
     ctx: typer.Context, topology_path: Optional[Path] = TopologyOption,
-    inventory: Path = InventoryOption, limit: Optional[str] = LimitOption,
+    inventory: Optional[Path] = InventoryOption, limit: Optional[str] = LimitOption,
     recorded: Optional[Path] = typer.Option(
         None, "--from", help="Read running configs from <router>.conf files here (e.g. an "
                              "`ngk backup` folder) instead of the routers."),
@@ -65,7 +66,7 @@ def compliance(
     with user_errors():
         rules = load_rules(rules_file)
         routers = select_limit(topo, limit)
-        nr = None if recorded else build_nornir(inventory, workers=workers, insecure=insecure)
+        nr = None if recorded else build_nornir(inventory_dir(inventory), workers=workers, insecure=insecure)
         store = None if no_history else Store(db)
         report = service.compliance(topo, routers, rules, threshold=threshold, nr=nr,
                                     recorded_dir=recorded, store=store, fix=fix, commit=commit,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from controller import data
 from controller.analysis.failures import sweep
 from controller.analysis.paths import diverse_pair
 from controller.cli.common import TopologyOption, console, fail, table, topology, user_errors
@@ -17,7 +18,7 @@ from controller.playbook.model import load_playbook
 from controller.playbook.registry import Context
 from controller.playbook.runner import run_playbook
 
-PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "failover-drill.yaml"
+PLAYBOOK = data.path("playbooks", "failover-drill.yaml")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from nornir.core import Nornir
@@ -9,24 +10,23 @@ from rich.syntax import Syntax
 
 from controller.errors import UnknownName
 from controller.cli.common import (
-    JsonOption, TopologyOption, console, emit, err_console, table, topology, user_errors)
+    InventoryOption, JsonOption, TopologyOption, console, emit, err_console, table, topology,
+    user_errors)
+from controller.cli.common import inventory as inventory_dir
 from controller.model.select import select_limit
 from controller.services import backup as backup_service
 from controller.services import deploy as deploy_service
 from controller.services.audit import AuditLog
 from controller.southbound.nornir_setup import build_nornir
 
-InventoryOption = typer.Option(
-    Path("/run/ngk/ngk/inventory"), "--inventory", "-i", envvar="NGK_INVENTORY",
-    help="Nornir inventory directory (default: the lab's, /run/ngk/ngk/inventory).")
 LimitOption = typer.Option(None, "--limit", "-l", help="Routers: ids or globs, site=, role=, "
                                                        "platform=, group=, kind=; comma-separated.")
 WorkersOption = typer.Option(10, "--workers", "-w", min=1, help="Routers handled in parallel.")
 InsecureOption = typer.Option(False, "--insecure", help="Do NOT check SSH host keys.")
 
 
-def _nornir(inventory: Path, workers: int, insecure: bool) -> Nornir:
-    return build_nornir(inventory, workers=workers, insecure=insecure)
+def _nornir(inventory: Path | None, workers: int, insecure: bool) -> Nornir:
+    return build_nornir(inventory_dir(inventory), workers=workers, insecure=insecure)
 
 
 def _progress(router: str, message: str) -> None:
@@ -51,7 +51,7 @@ def render(
 
 
 def deploy(
-    topology_path: Path = TopologyOption, inventory: Path = InventoryOption,
+    topology_path: Path = TopologyOption, inventory: Optional[Path] = InventoryOption,
     limit: str = LimitOption,
     commit: bool = typer.Option(False, "--commit", help="Apply (default: dry-run, diff only)."),
     confirm_timeout: int = typer.Option(120, "--confirm-timeout", min=5,
@@ -95,7 +95,7 @@ def _show(report: deploy_service.DeployReport) -> None:
 
 
 def backup(
-    inventory: Path = InventoryOption, limit: str = typer.Option(
+    inventory: Optional[Path] = InventoryOption, limit: str = typer.Option(
         None, "--limit", "-l", help="Comma-separated router ids (default: all)."),
     to: Path = typer.Option(backup_service.DEFAULT_BACKUP_DIR, "--to", help="Git folder."),
     workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,

@@ -29,6 +29,7 @@ COMMANDS: dict[str, Entry] = {
     "failures": Entry("failures", "Every single/double failure: what it disconnects, SPOFs."),
     "reroute": Entry("failures", "New best paths and IGP changes after a failure."),
     "availability": Entry("availability", "Expected downtime per datacentre pair and member."),
+    "inventory": Entry("inventory", "Build or check the production Nornir inventory."),
     "lab": Entry("lab", "FRR routers in network namespaces: up, status, cut, restore, down."),
     "render": Entry("deploy", "Intended configs from the model."),
     "deploy": Entry("deploy", "Push intended configs: diff, dry-run, commit-confirmed, rollback."),

@@ -12,14 +12,14 @@ import typer
 
 from controller.errors import InputError
 from controller.cli.common import (
-    JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
+    InventoryOption, JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
+from controller.cli.common import inventory as inventory_dir
 from controller.services import monitor as service
 from controller.services import uptime as uptime_service
 from controller.services.alerts import Alerts, sink
 from controller.southbound.snmp.inventory import load_inventory
 from controller.store import DEFAULT_DB, Store
 
-INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
 DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store.")
 
 
@@ -27,8 +27,7 @@ def monitor(
     interval: float = typer.Option(10.0, "--interval", help="Seconds between poll cycles."),
     once: bool = typer.Option(False, "--once", help="Poll once, print, exit."),
     as_json: bool = JsonOption,
-    inventory: Path = typer.Option(INVENTORY, "--inventory", envvar="NGK_INVENTORY",
-                                   help="Nornir inventory directory (hosts.yaml ...)."),
+    inventory: Optional[Path] = InventoryOption,
     db: Path = DbOption,
     metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Prometheus port."),
     metrics_addr: str = typer.Option("127.0.0.1", "--metrics-addr"),
@@ -43,8 +42,8 @@ def monitor(
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Poll every router of the inventory over SNMP; record state, events and their impact."""
-    with user_errors():
-        targets, problems = load_inventory(inventory)
+    inventory = inventory_dir(inventory)
+    targets, problems = load_inventory(inventory)
     for diag in problems:
         err_console.print(str(diag), highlight=False, soft_wrap=True)
     if not targets:

@@ -22,10 +22,10 @@ from typing import Any
 
 import yaml
 
+from controller.data import own_files
 from controller.errors import Diagnostic, InputError, SecretsError
 from controller.model.topology import Topology
 
-REPO = Path(__file__).resolve().parents[2]
 ENV = {"user": "NGK_SNMP_USER", "auth_key": "NGK_SNMP_AUTH_KEY", "priv_key": "NGK_SNMP_PRIV_KEY"}
 SECRETS_FILE_ENV = "NGK_SECRETS_FILE"
 BANNER = "Authorised access only. NGK health network core: all activity is logged."
@@ -65,9 +65,9 @@ class Management:
 
 def _secrets_file(path: Path) -> dict[str, Any]:
     path = path.expanduser().resolve()
-    if path.is_relative_to(REPO):
-        raise SecretsError(f"secrets file {path} ({SECRETS_FILE_ENV}) is inside the repository; "
-                           "keep it outside")
+    if own_files(path):
+        raise SecretsError(f"secrets file {path} ({SECRETS_FILE_ENV}) is inside ngk's own files "
+                           f"({own_files(path)}); keep it outside")
     if not path.is_file():
         raise SecretsError(f"secrets file {path} ({SECRETS_FILE_ENV}) does not exist")
     if path.stat().st_mode & 0o077:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from controller.config import management
+from controller.data import resource
 from controller.errors import Diagnostic, InputError, UnknownName
 from controller.model.topology import IpLink, Topology
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = resource(__package__, "templates")
 
 
 @dataclass(frozen=True, slots=True)

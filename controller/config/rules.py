@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller import data
 from controller.config.features import FEATURES, ConfigLine, parse
 from controller.model.source import DocPath, Document, InputError, load_yaml
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "compliance.yaml"
+RULES_FILE = data.path("rules", "compliance.yaml")
 _CHECKS = ("must_contain", "must_not_contain", "per_interface")
 _RULE_FIELDS = {"id", "severity", "feature", "explanation", "scope", "literal", "block", *_CHECKS}
 

@@ -15,9 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller import data
 from controller.errors import LabError
 
 STATE_ROOT = Path(os.environ.get("NGK_LAB_ROOT", "/run/ngk"))
+INVENTORY_ENV = "NGK_INVENTORY"
 DEFAULT_LAB = "ngk"
 LAB_NAME = re.compile(r"[a-z][a-z0-9-]{0,9}")
 CUT_TABLE = "ngk_cut_{lab}"  # nftables netdev table per lab, inside each router netns
@@ -125,3 +127,16 @@ def require(name: str) -> LabState:
     if state is None:
         raise LabError(f"lab {name!r} is not up (no {lab_dir(name) / 'state.json'})", 2)
     return state
+
+
+def inventory_dir(explicit: str | Path | None = None, lab: str | None = None) -> Path:
+    """The Nornir inventory every command uses: `explicit` (--inventory), else $NGK_INVENTORY,
+    else the inventory of the lab (`lab`, else $NGK_LAB, else `ngk`) while it is up, else the
+    production inventory/ (package data, written by `ngk inventory build`)."""
+    chosen = explicit or os.environ.get(INVENTORY_ENV)
+    if chosen:
+        return Path(chosen)
+    state = LabState.load(check_name(lab or os.environ.get("NGK_LAB") or DEFAULT_LAB))
+    if state is not None and state.phase == "up":
+        return Path(state.dir) / "inventory"
+    return data.path("inventory")

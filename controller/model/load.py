@@ -14,11 +14,12 @@ from typing import Any, Callable
 
 import networkx as nx
 
+from controller import data
 from controller.model.source import Diagnostic, DocPath, Document, InputError, load_yaml
 from controller.model.topology import (
     SITE_KINDS, Endpoint, IpLink, OpticalNode, Router, Service, Settings, Site, Span, Topology)
 
-REFERENCE_TOPOLOGY = Path(__file__).resolve().parents[2] / "topology" / "ngk.yaml"
+REFERENCE_TOPOLOGY = data.path("topology", "ngk.yaml")
 IFNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,14}$")
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

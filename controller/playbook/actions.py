@@ -1,7 +1,6 @@
 """The built-in playbook actions. Each calls one service; dry-run never changes anything."""
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,10 @@ from controller.analysis.failures import FailureAnalysis
 from controller.model.layers import outage, resolve_element, site_graph
 from controller.playbook.registry import Context, Outcome, action
 
-INVENTORY_ENV = "NGK_INVENTORY"
-
 
 def _inventory(ctx: Context) -> Path:
-    return Path(os.environ.get(INVENTORY_ENV) or f"/run/ngk/{ctx.lab}/inventory")
+    from controller.lab.state import inventory_dir
+    return inventory_dir(lab=ctx.lab)
 
 
 def _nornir(ctx: Context):

@@ -200,13 +200,12 @@ class ProbeSet:
     def start(self, members: list[Member], timeout: float = 10.0) -> None:
         """Returns once every socket is bound; RuntimeError with the prober's error if not."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         cmd = [sys.executable, "-m", "controller.services.probes", "--port", str(self.port),
                "--interval", str(self.interval), "--out", str(self.out)]
         for m in members:
             cmd.append(f"--member={m.arg()}")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env)
+                                     text=True)
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
         ready = sel.select(timeout)

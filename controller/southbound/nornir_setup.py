@@ -21,10 +21,10 @@ from nornir.core.inventory import ConnectionOptions, Inventory
 from nornir.core.plugins.inventory import InventoryPluginRegister
 from nornir.plugins.inventory import SimpleInventory
 
+from controller.data import own_files
 from controller.model.source import Diagnostic, InputError
 
 PLUGIN = "NgkInventory"
-REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SECRETS = Path("~/.config/ngk/secrets.yaml")
 
 
@@ -53,8 +53,9 @@ def load_secrets(env: dict[str, str] | None = None) -> Secrets:
     path = Path(env.get("NGK_SECRETS_FILE") or DEFAULT_SECRETS).expanduser()
     if not path.exists():
         return Secrets()
-    if path.resolve().is_relative_to(REPO):
-        raise _input_error(path, "secrets file is inside the repository: keep it outside")
+    if own_files(path):
+        raise _input_error(path, f"secrets file is inside ngk's own files ({own_files(path)}): "
+                                 "keep it outside")
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise _input_error(path, "secrets file is readable by others: chmod 600 it")
     data = yaml.safe_load(path.read_text()) or {}

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from controller import data
 from controller.lab.status import lab_status
 from controller.services.deploy import intended
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+PLAYBOOKS = data.path("playbooks")
 NGK = [sys.executable, "-c", "from controller.cli.main import app; app()"]
 
 

@@ -19,6 +19,7 @@ from controller.model.load import load_topology
 from controller.model.source import InputError
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "containerlab" / "clab.schema.json"
+LAB = Path(__file__).resolve().parents[2] / "lab"  # the committed export
 TOPO = load_topology()
 
 
@@ -118,3 +119,15 @@ def test_what_containerlab_cannot_build_is_refused(tmp_path):
     paths = sorted(d.path for d in err.value.diagnostics)
     assert paths == ["links.osl-dc", "name", "routers.amk-ce1", "routers.krs-ce1"]
     assert not (tmp_path / "bad.clab.yml").exists()
+
+
+def test_committed_lab_is_the_export_of_the_reference_topology(tmp_path, validator):
+    """lab/ is `ngk lab export containerlab --out lab/ngk.clab.yml`, file for file."""
+    fresh = export_containerlab(load_topology(), tmp_path / "ngk.clab.yml").parent
+    files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(LAB) for p in LAB.rglob("*") if p.is_file())
+    assert committed == files, "lab/ drifted: run ngk lab export containerlab --out lab/ngk.clab.yml"
+    drifted = [str(f) for f in files if (LAB / f).read_text() != (fresh / f).read_text()]
+    assert drifted == [], "lab/ drifted: run ngk lab export containerlab --out lab/ngk.clab.yml"
+    doc = yaml.safe_load((LAB / "ngk.clab.yml").read_text())
+    assert not list(validator.iter_errors(doc))

@@ -8,11 +8,12 @@ import paramiko
 import pytest
 from typer.testing import CliRunner
 
+from controller import data
 from controller.cli.main import app
 from controller.model.load import load_topology
 from controller.southbound.netconf import Target, load_credentials, push, render_interfaces
 from controller.southbound.netconf.client import known_host_key
-from controller.southbound.netconf.credentials import REPO, Credentials
+from controller.southbound.netconf.credentials import Credentials
 from controller.southbound.netconf.errors import CredentialsError, HostKeyError
 
 KEY = paramiko.RSAKey.generate(1024)  # only its public half is written; never used to log in
@@ -52,8 +53,8 @@ def test_bad_credentials_are_clear(tmp_path, env, text, mode, message):
 
 
 def test_secrets_file_inside_repo_is_refused():
-    with pytest.raises(CredentialsError, match="inside the repository"):
-        load_credentials({"NGK_SECRETS_FILE": str(REPO / "pyproject.toml")})
+    with pytest.raises(CredentialsError, match="inside ngk's own files"):
+        load_credentials({"NGK_SECRETS_FILE": str(data.path("secrets.yaml"))})
 
 
 def _known_hosts(tmp_path: Path, line: str) -> Path:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from controller import data
 from controller.model.load import load_topology
 from controller.model.select import select_targets
 from controller.model.source import InputError
@@ -13,7 +14,7 @@ from controller.playbook.registry import ACTIONS, Context, Outcome, action
 from controller.playbook.runner import run_playbook
 
 TOPO = load_topology()
-PLAYBOOKS = sorted((Path(__file__).parents[2] / "playbooks").glob("*.yaml"))
+PLAYBOOKS = sorted(data.path("playbooks").glob("*.yaml"))
 CALLS: list[str] = []
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from controller import data
 from controller.config import management
 from controller.config.management import SecretsError, load_snmp_user, native_interface, redact
 from controller.config.render import POLICY, render_config
@@ -158,8 +159,8 @@ def test_secrets_are_required_and_never_from_the_repo(topo, monkeypatch, tmp_pat
     with pytest.raises(SecretsError, match="set NGK_SNMP_PRIV_KEY"):
         render_config(topo, "osl-cr1")
     assert render_config(topo, "osl-cr2").startswith("frr version")  # frr needs no secrets
-    repo_file = Path(management.REPO) / "secrets.yaml"
-    with pytest.raises(SecretsError, match="inside the repository"):
+    repo_file = data.path("topology", "secrets.yaml")
+    with pytest.raises(SecretsError, match="inside ngk's own files"):
         load_snmp_user({"NGK_SECRETS_FILE": str(repo_file)})
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text("snmp: {user: filed, auth_key: file-auth-key, priv_key: file-priv-key}\n")

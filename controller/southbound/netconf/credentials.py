@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from controller.data import own_files
 from controller.southbound.netconf.errors import CredentialsError
 
-REPO = Path(__file__).resolve().parents[3]
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 
 
@@ -31,8 +31,9 @@ class Credentials:
 
 def _secrets_file(path: Path) -> dict:
     path = path.expanduser().resolve()
-    if path.is_relative_to(REPO):
-        raise CredentialsError(f"secrets file {path} is inside the repository; keep it outside")
+    if own_files(path):
+        raise CredentialsError(f"secrets file {path} is inside ngk's own files ({own_files(path)}); "
+                               "keep it outside")
     if not path.is_file():
         raise CredentialsError(f"secrets file {path} does not exist")
     if path.stat().st_mode & 0o077:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 
+from controller.data import resource
 from controller.errors import UnknownName
 from controller.model.topology import Topology
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates" / "netconf"
+TEMPLATES = resource("controller.config", "templates", "netconf")
 # YANG list keys of the shipped payloads, by element local name: what `diff` needs to match
 # list entries between intended and running config.
 INTERFACE_KEYS: dict[str, tuple[str, ...]] = {"interface": ("name",), "address": ("ip",),
