@@ -23,6 +23,7 @@ from controller.lab.status import lab_status, vtysh_json
 from controller.lab.system import alive, netns_list
 from controller.lab.up import lab_up
 from controller.model.layers import Element, ip_graph, outage
+from controller.model.load import load_topology
 from controller.model.topology import Topology
 from controller.southbound.snmp.client import SnmpError, snmp_set
 from controller.southbound.snmp.inventory import Credentials, Target, load_inventory
@@ -88,10 +89,10 @@ def oper_status(lab: Lab, router: str, interface: str) -> int | None:
     return next((i.oper for i in poll.interfaces.values() if i.name == interface), None)
 
 
-def ngk(*args: str) -> subprocess.CompletedProcess:
+def ngk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The CLI as a user runs it, from this interpreter (not whatever `ngk` is on PATH)."""
     return subprocess.run([sys.executable, "-m", "controller.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
 
 
 # --- the shared reference lab ----------------------------------------------------------------
@@ -325,6 +326,23 @@ def test_tiny_lab_up_down_leaves_nothing_and_is_idempotent(tmp_path: Path) -> No
         assert again.returncode == 0 and json.loads(again.stdout)["removed"] is False
         gone = ngk("lab", "status", "--name", name)
         assert gone.returncode == 2 and "not up" in gone.stderr
+    finally:
+        lab_down(name)
+
+
+def test_monitor_right_after_lab_up_just_works(tmp_path: Path) -> None:
+    """`ngk lab up` then `ngk monitor --once --json` with no --inventory: the running lab's."""
+    path, name = tiny_lab(tmp_path, "172.31.253.0/24")
+    env = {k: v for k, v in os.environ.items() if k != "NGK_INVENTORY"} | {"NGK_LAB": name}
+    try:
+        up = ngk("lab", "up", "--topology", str(path), "--name", name, env=env)
+        assert up.returncode == 0, up.stderr
+        mon = ngk("monitor", "--once", "--json", "--topology", str(path),
+                  "--db", str(tmp_path / "ngk.db"), env=env)
+        assert mon.returncode == 0, mon.stderr
+        routers = json.loads(mon.stdout)["routers"]
+        assert sorted(r["router"] for r in routers) == sorted(load_topology(path).routers)
+        assert all(r["reachable"] and r["error"] is None for r in routers), routers
     finally:
         lab_down(name)
 
