@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 import yaml
 
+from controller import data
 from controller.cli.common import JsonOption, TopologyOption, emit, err_console, table, topology
 from controller.cli.common import user_errors
 from controller.lab.state import DEFAULT_LAB
@@ -20,8 +21,16 @@ def register(app: typer.Typer) -> None:
     app.command("play")(play)
 
 
+def shipped(playbook: Path) -> Path:
+    """A playbook file as given, else the shipped playbook of that name (package data)."""
+    if playbook.exists() or playbook.suffix or len(playbook.parts) > 1:
+        return playbook
+    return data.path("playbooks", f"{playbook}.yaml")
+
+
 def play(
-    playbook: Path = typer.Argument(..., help="Playbook YAML (see playbooks/)."),
+    playbook: Path = typer.Argument(..., help="Playbook YAML, or the name of one that ships "
+                                    "with ngk (playbooks/: e.g. failover-drill)."),
     topology_file: Path = TopologyOption,
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show what each step "
                                  "would do; change nothing."),
@@ -42,7 +51,7 @@ def play(
         overrides[name] = yaml.safe_load(value) if value else value  # true, 3, [a, b] typed
     topo = topology(topology_file)
     with user_errors():
-        book = load_playbook(playbook, overrides)
+        book = load_playbook(shipped(playbook), overrides)
         chosen = select_limit(topo, limit) if limit else None
     ctx = Context(topo, dry_run=dry_run, lab=lab, limit=chosen)
 

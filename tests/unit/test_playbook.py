@@ -134,3 +134,13 @@ def test_play_rejects_a_bad_limit_before_running(limit, message):
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert result.stdout.strip() == ""  # no run report: nothing ran
+
+
+def test_shipped_playbooks_by_name(tmp_path: Path, monkeypatch) -> None:
+    from controller.cli.play import shipped
+    monkeypatch.chdir(tmp_path)  # outside the checkout, as after a wheel install
+    assert shipped(Path("failover-drill")) == data.path("playbooks", "failover-drill.yaml")
+    assert shipped(Path("failover-drill")).is_file()
+    assert shipped(Path("mine.yaml")) == Path("mine.yaml")  # a file path stays a file path
+    (tmp_path / "drain-site").write_text("steps: []\n")
+    assert shipped(Path("drain-site")) == Path("drain-site")  # an existing file wins
