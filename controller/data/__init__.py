@@ -24,10 +24,3 @@ def path(*parts: str) -> Path:
     """A file or directory of this data package, e.g. path("topology", "ngk.yaml")."""
     return resource(__name__, *parts)
 
-
-def own_files(candidate: Path) -> Path | None:
-    """The ngk tree `candidate` lies in (the source checkout of an editable install, else the
-    installed package), or None. Secrets files must live elsewhere."""
-    package = resource("controller")
-    root = package.parent if (package.parent / "pyproject.toml").is_file() else package
-    return root if candidate.expanduser().resolve().is_relative_to(root.resolve()) else None

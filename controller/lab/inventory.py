@@ -2,14 +2,14 @@
 
 Hosts and groups are the production ones (controller/southbound/inventory.py), all on FRR;
 credentials stay out of these files: defaults name the SSH user and point at the key,
-known_hosts and credentials files by path.
+known_hosts and secrets files by path.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from controller.lab.creds import Credentials
+from controller.lab.creds import SECRETS_FILE, Credentials
 from controller.model.topology import Topology
 from controller.southbound import inventory as nornir_inventory
 
@@ -26,7 +26,7 @@ def inventory(topo: Topology, creds: Credentials, lab_dir: Path) -> dict[str, di
                                    "alt_key_file": creds.known_hosts}},
         },
         "data": {"ssh_key_file": creds.ssh_key, "known_hosts_file": creds.known_hosts,
-                 "credentials_file": str(lab_dir / "credentials.json")},
+                 "snmp": {"secrets_file": str(lab_dir / SECRETS_FILE)}},
     }
     return nornir_inventory.hosts_and_groups(topo, platform="frr") | {"defaults.yaml": defaults}
 

@@ -13,7 +13,8 @@ from controller.cli.main import app
 from controller.lab import state
 from controller.model.load import load_topology
 from controller.southbound import inventory
-from controller.southbound.nornir_setup import NgkInventory, Secrets
+from controller.credentials import Login
+from controller.southbound.nornir_setup import NgkInventory
 from controller.southbound.snmp.inventory import load_inventory
 
 TOPO = load_topology()
@@ -59,14 +60,15 @@ def test_hosts_groups_and_no_secrets() -> None:
 
 
 def test_nornir_and_the_snmp_poller_read_it(tmp_path: Path) -> None:
-    inv = NgkInventory(str(data.path("inventory")), insecure=True, secrets=Secrets()).load()
+    inv = NgkInventory(str(data.path("inventory")), insecure=True, login=Login()).load()
     assert set(inv.hosts) == set(TOPO.routers)
     assert inv.hosts["osl-cr1"].platform == "frr" and inv.hosts["osl-cr1"].port == 22
     # SNMPv3 settings come from the secrets file the defaults name (outside the repo)
     docs = inventory.production(TOPO)
-    secrets = tmp_path / "snmp.yaml"
-    secrets.write_text(yaml.safe_dump({"default": {"user": "mon", "auth_key": "a" * 12,
-                                                   "priv_key": "p" * 12}}))
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(yaml.safe_dump({"snmp": {"user": "mon", "auth_key": "a" * 12,
+                                                "priv_key": "p" * 12}}))
+    secrets.chmod(0o600)
     docs["defaults.yaml"]["data"]["snmp"]["secrets_file"] = str(secrets)
     inventory.write(inventory.render(docs), tmp_path / "inv")
     targets, problems = load_inventory(tmp_path / "inv")
@@ -105,7 +107,7 @@ def test_one_rule_for_the_default_inventory(lab_root: Path, monkeypatch) -> None
 def test_monitor_without_a_lab_reads_the_production_inventory(lab_root: Path) -> None:
     code, out = run("monitor", "--once")
     assert code == 2 and f"no usable SNMP target in {data.path('inventory')}" in out
-    assert "/etc/ngk/snmp.yaml" in out  # says which secrets file is missing
+    assert "/etc/ngk/secrets.yaml" in out  # says which secrets file is missing
 
 
 @pytest.mark.parametrize("command", [["monitor", "--once"], ["deploy"], ["backup"],
