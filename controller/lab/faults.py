@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.lab import daemons
+from controller.lab import daemons, quoting
 from controller.lab.state import CUT_TABLE, DEFAULT_LAB, LabError, LabState, locked, require
 from controller.lab.system import ip_batch, parallel, run
 from controller.model.layers import Element, Outage, outage, resolve_element
@@ -134,9 +134,10 @@ def _silent_table(state: LabState, netns: str, interfaces: list[str]) -> None:
     table = CUT_TABLE.format(lab=state.lab.replace("-", "_"))
     script = f"table netdev {table}\ndelete table netdev {table}\n"
     if interfaces:
+        names = [quoting.word("interface", i, quoting.IFNAME) for i in interfaces]
         chains = "".join(f'  chain drop_{i.replace("-", "_").replace(".", "_")} {{\n'
                          f'    type filter hook ingress device "{i}" priority -500; '
-                         "policy drop;\n  }\n" for i in interfaces)
+                         "policy drop;\n  }\n" for i in names)
         script += f"table netdev {table} {{\n{chains}}}\n"
         if not any(r.get("kind") == "nft" and r.get("netns") == netns and r.get("name") == table
                    for r in state.resources):

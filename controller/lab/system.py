@@ -55,6 +55,8 @@ def ip_batch(commands: list[str], netns: str | None = None, check: bool = True) 
     """Many `ip` commands in one process (`-force` keeps going after an error when not checking)."""
     if not commands:
         return
+    if any(ch in cmd for cmd in commands for ch in "\n\r\0"):
+        raise LabError(f"refusing an ip command with a line break or NUL: {commands!r}"[:300], 2)
     args = ["ip"] + (["-n", netns] if netns else []) + (["-force"] if not check else [])
     run(args + ["-batch", "-"], input="\n".join(commands) + "\n", check=check)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from controller.config.render import render_config
 from controller.lab import creds as credentials
-from controller.lab import daemons, network
+from controller.lab import daemons, network, quoting
 from controller.lab.down import teardown
 from controller.lab.inventory import write_inventory
 from controller.lab.state import (
@@ -33,6 +33,7 @@ def lab_up(topology: str | Path | None = None, name: str = DEFAULT_LAB, *, bare:
     check_name(name)
     path = topology_path(topology)
     topo = load_topology(path)
+    quoting.check_topology(topo)
     start = time.monotonic()
     with locked(name):
         old = LabState.load(name)
