@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from controller.lab import daemons, quoting
+from controller.lab.interrupt import owned_by
 from controller.lab.state import CUT_TABLE, DEFAULT_LAB, LabError, LabState, locked, require
 from controller.lab.system import ip_batch, parallel, run
 from controller.model.layers import Element, Outage, outage, resolve_element
@@ -119,7 +120,8 @@ def apply(topo: Topology, state: LabState) -> None:
     state.save()
     for router, rs in state.routers.items():
         if rs.routing_killed and router not in killed:
-            daemons.start_frr(rs, lambda d, pid, rs=rs: rs.pids.__setitem__(d, pid))
+            with owned_by(state.lab):
+                daemons.start_frr(rs, lambda d, pid, rs=rs: rs.pids.__setitem__(d, pid))
             rs.routing_killed = False
             state.save()
 
