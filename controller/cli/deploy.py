@@ -20,7 +20,7 @@ InventoryOption = typer.Option(
     help="Nornir inventory directory (default: the lab's, /run/ngk/ngk/inventory).")
 LimitOption = typer.Option(None, "--limit", "-l", help="Routers: ids or globs, site=, role=, "
                                                        "platform=, group=, kind=; comma-separated.")
-WorkersOption = typer.Option(10, "--workers", "-w", min=1, help="Routers handled in parallel.")
+WorkersOption = typer.Option(20, "--workers", "-w", min=1, help="Routers handled in parallel.")
 InsecureOption = typer.Option(False, "--insecure", help="Do NOT check SSH host keys.")
 
 
