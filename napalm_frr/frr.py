@@ -27,6 +27,7 @@ from napalm.base.helpers import sanitize_configs
 from napalm.base.netmiko_helpers import netmiko_args
 
 from napalm_frr import parse
+from napalm_frr.delta import merge_lines
 
 RELOAD = "/usr/lib/frr/frr-reload.py"
 HEADER = ("Building configuration...", "Current configuration:")  # not config: vtysh rejects it
@@ -63,6 +64,7 @@ class FRRDriver(NetworkDriver):
         self.rundir = f"/var/run/frr{sub}"
         self.state = args.get("state_dir", f"/etc/frr{sub}/napalm")
         self.device: Any = None
+        self._fast: str | None = None  # add-only delta for the loaded candidate (delta.py)
 
     # --- session ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -196,7 +198,7 @@ class FRRDriver(NetworkDriver):
                 raise error("give config text or a filename")
             with open(filename) as f:
                 text = f.read()
-        s = self.state
+        s, self._fast = self.state, None
         code, out, err = self._exec(
             f"umask 077 && mkdir -p {s} && rm -f {s}/candidate.conf {s}/merge.conf && "
             f"cat > {s}/{name} && {{ {self.vtysh} -C -f {s}/{name} || "
@@ -222,10 +224,13 @@ class FRRDriver(NetworkDriver):
         name, _, rest = out.partition("\n")
         running, _, candidate = rest.partition(f"{MARK}\n")
         if name == "candidate.conf":
-            return parse.replace_diff(running, candidate)
+            diff = parse.replace_diff(running, candidate)
+            self._fast = merge_lines(running, candidate) if diff else None
+            return diff
         return parse.merge_diff(running, candidate)
 
     def discard_config(self) -> None:
+        self._fast = None
         self._shell(f"rm -f {self.state}/candidate.conf {self.state}/merge.conf")
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
@@ -233,15 +238,24 @@ class FRRDriver(NetworkDriver):
 
         One script on the router: refuse if a commit is pending, save the running config as
         rollback.conf, start the revert timer (before applying, so a dying session still
-        reverts), apply; a failed apply is reverted at once.
+        reverts), apply; a failed apply is reverted at once. A replace applies the add-only
+        delta `compare_config` found (delta.py) when there is one and keeps it only if the
+        running config then equals the candidate; otherwise, and always else, frr-reload.py.
         """
         s = self.state
         if revert_in is not None and int(revert_in) < 1:
             raise CommitError("revert_in must be at least 1 second")
+        canon = ("sed -e 's/[[:space:]]*$//' | grep -vxE "
+                 "'Building configuration[.][.][.]|Current configuration:|[[:space:]]*!|'")
         script = [
             f"cd {s} 2>/dev/null || exit 11",
+            "cat > fast.conf",
+            f"canon() {{ {canon}; }}",
+            f"fast() {{ [ -s fast.conf ] && {self.vtysh} -f {s}/fast.conf >/dev/null 2>&1 && "
+            f"[ \"$({self.vtysh} -c 'show running-config' | canon)\" = "
+            f"\"$(canon < candidate.conf)\" ] && {self.vtysh} -c 'write memory' >/dev/null; }}",
             "if [ -f pending ] && kill -0 $(cat pending) 2>/dev/null; then exit 10; fi",
-            f"if [ -f candidate.conf ]; then apply='{self._reload(s + '/candidate.conf')}'",
+            f"if [ -f candidate.conf ]; then apply='fast || {self._reload(s + '/candidate.conf')}'",
             f"elif [ -f merge.conf ]; then apply='{self.vtysh} -f {s}/merge.conf && "
             f"{self.vtysh} -c \"write memory\"'",
             "else exit 11; fi",
@@ -257,8 +271,9 @@ class FRRDriver(NetworkDriver):
             script.append(f"setsid nohup sh -c {shlex.quote(revert)} >/dev/null 2>&1 "
                           "</dev/null & echo $! > pending")
         script.append("eval \"$apply\" || exit 12")
-        script.append("rm -f candidate.conf merge.conf")
-        code, out, err = self._exec("\n".join(script))
+        script.append("rm -f candidate.conf merge.conf fast.conf")
+        code, out, err = self._exec("\n".join(script), stdin=self._fast or "")
+        self._fast = None
         if code == 10:
             raise CommitError(f"{self.hostname}: a commit is pending confirmation; "
                               "confirm or roll it back first")
