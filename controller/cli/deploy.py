@@ -1,12 +1,12 @@
-"""`ngk render`, `ngk deploy` and `ngk backup`: parse, call one service, print a table or JSON."""
+"""`ngk render`, `ngk deploy` and `ngk backup`: parse, call one service, print a table or JSON.
+
+Nornir, NAPALM and the services load inside the commands (CLI startup stays light)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from nornir.core import Nornir
-from rich.syntax import Syntax
 
 from controller.errors import UnknownName
 from controller.cli.common import (
@@ -14,18 +14,18 @@ from controller.cli.common import (
     user_errors)
 from controller.cli.common import inventory as inventory_dir
 from controller.model.select import select_limit
-from controller.services import backup as backup_service
-from controller.services import deploy as deploy_service
-from controller.services.audit import AuditLog
-from controller.southbound.nornir_setup import build_nornir
+
+if TYPE_CHECKING:
+    from controller.services.deploy import DeployReport
 
 LimitOption = typer.Option(None, "--limit", "-l", help="Routers: ids or globs, site=, role=, "
                                                        "platform=, group=, kind=; comma-separated.")
-WorkersOption = typer.Option(10, "--workers", "-w", min=1, help="Routers handled in parallel.")
+WorkersOption = typer.Option(20, "--workers", "-w", min=1, help="Routers handled in parallel.")
 InsecureOption = typer.Option(False, "--insecure", help="Do NOT check SSH host keys.")
 
 
-def _nornir(inventory: Path | None, workers: int, insecure: bool) -> Nornir:
+def _nornir(inventory: Path | None, workers: int, insecure: bool) -> Any:
+    from controller.southbound.nornir_setup import build_nornir
     return build_nornir(inventory_dir(inventory), workers=workers, insecure=insecure)
 
 
@@ -38,6 +38,7 @@ def render(
     out: Path = typer.Option(None, "--out", "-o", help="Write <router>.conf files here."),
 ) -> None:
     """Render the intended config of each router (stdout, or files with --out)."""
+    from controller.services import deploy as deploy_service
     topo = topology(topology_path)
     with user_errors():
         configs = deploy_service.intended(topo, select_limit(topo, limit))
@@ -67,6 +68,8 @@ def deploy(
     insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
     """Diff the intended configs against the routers; with --commit apply, verify, confirm."""
+    from controller.services import deploy as deploy_service
+    from controller.services.audit import AuditLog
     topo = topology(topology_path)
     with user_errors():
         configs = deploy_service.intended(topo, select_limit(topo, limit))
@@ -80,7 +83,8 @@ def deploy(
         raise typer.Exit(1)
 
 
-def _show(report: deploy_service.DeployReport) -> None:
+def _show(report: DeployReport) -> None:
+    from rich.syntax import Syntax
     for r in report.routers:
         if r.diff:
             console.print(f"[bold]--- {r.router}[/bold]")
@@ -97,10 +101,12 @@ def _show(report: deploy_service.DeployReport) -> None:
 def backup(
     inventory: Optional[Path] = InventoryOption, limit: str = typer.Option(
         None, "--limit", "-l", help="Comma-separated router ids (default: all)."),
-    to: Path = typer.Option(backup_service.DEFAULT_BACKUP_DIR, "--to", help="Git folder."),
+    to: Path = typer.Option(None, "--to", help="Git folder (default: /var/lib/ngk/backups)."),
     workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
     """Save every router's running config into a git folder: one commit per run."""
+    from controller.services import backup as backup_service
+    to = to or backup_service.DEFAULT_BACKUP_DIR
     with user_errors():
         nr = _nornir(inventory, workers, insecure)
         names = [n.strip() for n in limit.split(",")] if limit else None

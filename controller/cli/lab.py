@@ -125,6 +125,19 @@ def _render_fault(r: dict[str, Any]) -> None:
     console.print(f"{r['element']} failed ({r['mode']}): links down: {', '.join(r['links'])}"
                   + (f"; routers down: {', '.join(r['routers'])}" if r["routers"] else ""),
                   highlight=False)
+    if not r["paths"]:
+        console.print("no datacentre pair changes path", highlight=False)
+        return
+    rows = []
+    for p in r["paths"]:
+        old, new = p["before"], p["after"]
+        rows.append([f"{p['src']}-{p['dst']}",
+                     " ".join(new["sites"]) if new else f"none: {p['down']} is down"
+                     if p["down"] else "CUT OFF: no surviving path",
+                     " ".join(new["links"]) if new else "",
+                     (f"{new['latency_ms']:.2f}" if new else "-") + f" ({old['latency_ms']:.2f})"])
+    table("Datacentre pairs on a new path (model, site level)",
+          ["pair", "new path (sites)", "via links", "ms (was)"], rows)
 
 
 @app.command()

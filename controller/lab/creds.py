@@ -60,9 +60,10 @@ def generate(lab_dir: Path) -> Credentials:
     key = ssh_dir / "id_ed25519"
     keypair(key, "ngk-controller")
     creds = Credentials(
-        snmp_community=secrets.token_urlsafe(12), snmp_user="ngk",
+        # communities are snmpd.conf words: a leading '-' would read as an option
+        snmp_community=f"c{secrets.token_urlsafe(12)}", snmp_user="ngk",
         snmp_auth=secrets.token_urlsafe(18), snmp_priv=secrets.token_urlsafe(18),
-        snmp_iquery=f"iq{secrets.token_hex(8)}", snmp_tune=secrets.token_urlsafe(12),
+        snmp_iquery=f"iq{secrets.token_hex(8)}", snmp_tune=f"c{secrets.token_urlsafe(12)}",
         ssh_user=SSH_USER, ssh_key=str(key), known_hosts=str(ssh_dir / "known_hosts"))
     write_private(lab_dir / "credentials.json", json.dumps(asdict(creds), indent=1))
     write_private(lab_dir / SECRETS_FILE, json.dumps(controller_secrets(creds), indent=1))

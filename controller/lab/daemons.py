@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from controller.lab import quoting as q
 from controller.lab.creds import Credentials, keypair
 from controller.lab.state import LabError, RouterState
 from controller.lab.system import FRR_DAEMONS, FRR_DIR, in_netns, read_pid, run, terminate
@@ -36,7 +37,11 @@ def frr_owned(path: Path, mode: int) -> None:
 
 def prepare(topo: Topology, router: Router, rs: RouterState, creds: Credentials,
             controller_ip: str, frr_conf: str) -> str:
-    """Write every config file of a router; return its known_hosts line."""
+    """Write every config file of a router; return its known_hosts line.
+
+    Refuses (LabError) identifiers that are not plain words and text with control characters.
+    """
+    q.check_router(topo, router)
     base = Path(rs.dir)
     base.mkdir(parents=True, mode=0o711, exist_ok=True)
     for sub, mode in (("frr", 0o770), ("log", 0o770)):
@@ -65,23 +70,28 @@ LINK_OIDS = ".1.3.6.1.2.1.2.2.1.1 .1.3.6.1.2.1.2.2.1.7 .1.3.6.1.2.1.2.2.1.8"
 
 
 def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip: str) -> str:
+    """snmpd.conf; every value from the topology or credentials is quoted by `quoting`."""
     subnet = topo.mgmt_subnet
+    community, tune = (q.snmpd_word("community", c)
+                       for c in (creds.snmp_community, creds.snmp_tune))
+    user, iquery = (q.snmpd_word("user", u) for u in (creds.snmp_user, creds.snmp_iquery))
     return "\n".join([
         f"agentAddress udp:{router.mgmt.ip}:161,udp:127.0.0.1:161",
-        f"rocommunity {creds.snmp_community} {subnet}",
-        f'createUser {creds.snmp_user} SHA "{creds.snmp_auth}" AES "{creds.snmp_priv}"',
-        f"rouser {creds.snmp_user} priv",
-        f"sysLocation {topo.sites[router.site].name}",
+        f"rocommunity {community} {subnet}",
+        f"createUser {user} SHA {q.snmpd_quoted('auth', creds.snmp_auth)} "
+        f"AES {q.snmpd_quoted('priv', creds.snmp_priv)}",
+        f"rouser {user} priv",
+        f"sysLocation {q.snmpd_rest('site name', topo.sites[router.site].name)}",
         "sysContact ngk lab",
         "dontLogTCPWrappersConnects yes",
         "master agentx",
         f"agentXSocket {AGENTX}",
-        f"trap2sink {controller_ip}:{TRAP_PORT} {creds.snmp_community}",
+        f"trap2sink {controller_ip}:{TRAP_PORT} {community}",
         # write access to one object (the ifTable cache timeout), from the controller only
-        f"rwcommunity {creds.snmp_tune} {controller_ip}/32 {dotted(IFTABLE_CACHE_TIMEOUT)}",
-        f"createUser {creds.snmp_iquery}",
-        f"rouser {creds.snmp_iquery} noauth .1.3.6.1.2.1.2.2.1",
-        f"iquerySecName {creds.snmp_iquery}",
+        f"rwcommunity {tune} {controller_ip}/32 {dotted(IFTABLE_CACHE_TIMEOUT)}",
+        f"createUser {iquery}",
+        f"rouser {iquery} noauth .1.3.6.1.2.1.2.2.1",
+        f"iquerySecName {iquery}",
         # linkUpDownNotifications checks every 60 s; check ifOperStatus every second instead
         f"notificationEvent ngkLinkDown .1.3.6.1.6.3.1.1.5.3 {LINK_OIDS}",
         f"notificationEvent ngkLinkUp .1.3.6.1.6.3.1.1.5.4 {LINK_OIDS}",
@@ -92,11 +102,12 @@ def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip
 
 
 def sshd_conf(router: Router, ssh: Path, log: Path) -> str:
+    """sshd_config; paths are double-quoted (and '%' doubled where sshd expands tokens)."""
     return "\n".join([
         f"ListenAddress {router.mgmt.ip}",
-        f"HostKey {ssh / 'ssh_host_ed25519_key'}",
-        f"PidFile {ssh / 'sshd.pid'}",
-        f"AuthorizedKeysFile {ssh / 'authorized_keys'}",
+        f"HostKey {q.sshd_quoted('host key', str(ssh / 'ssh_host_ed25519_key'))}",
+        f"PidFile {q.sshd_quoted('pid file', str(ssh / 'sshd.pid'))}",
+        f"AuthorizedKeysFile {q.sshd_quoted('keys', str(ssh / 'authorized_keys'), tokens=True)}",
         "StrictModes no", "UsePAM no", "PasswordAuthentication no",
         "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
         "AllowUsers root", "X11Forwarding no", "PrintMotd no",

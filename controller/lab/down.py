@@ -1,7 +1,9 @@
 """Tear a lab down from its recorded state only: idempotent, and safe after a crash.
 
-Processes go first (recorded PIDs, then a sweep of whatever still runs in the lab's netns), then
-the recorded resources in reverse order of creation. Nothing that is not recorded is touched.
+Processes go first: the recorded PIDs, then, until none is left, every process marked as the
+lab's (interrupt.owned_by) or running in one of its netns (found by inode, so also after the
+netns lost its name). Then the recorded resources in reverse order of creation. Nothing that is
+not recorded or marked is touched. Ctrl-C during `down` waits until it has finished.
 """
 from __future__ import annotations
 
@@ -10,34 +12,44 @@ import shutil
 import time
 from pathlib import Path
 
+from controller.lab.interrupt import deferred_interrupts
 from controller.lab.state import DEFAULT_LAB, LabError, LabState, check_name, lock_path, locked
-from controller.lab.system import alive, ip_batch, netns_list, netns_pids, run, terminate
+from controller.lab.system import (
+    ip_batch, lab_processes, netns_inode, netns_list, run, terminate)
+
+SWEEPS = 5  # rounds of "find the lab's processes, end them" (a dying sshd may fork once more)
 
 
 def lab_down(name: str = DEFAULT_LAB) -> dict[str, object]:
     """Remove lab `name`; a lab that is not there is not an error (returns removed=False)."""
     start = time.monotonic()
-    with locked(check_name(name)):
+    with locked(check_name(name)), deferred_interrupts():
         state = LabState.load(name)
         if state is not None:
             teardown(state)
+        else:  # no state (it never got written): still end whatever carries the lab's mark
+            terminate(lab_processes(name), grace=0.5)
         lock_path(name).unlink(missing_ok=True)
     return {"lab": name, "removed": state is not None,
             "seconds": round(time.monotonic() - start, 2)}
 
 
 def teardown(state: LabState) -> None:
-    namespaces = [r["name"] for r in state.resources if r["kind"] == "netns"]
+    netns = [r for r in state.resources if r["kind"] == "netns"]
     existing = netns_list()
+    inodes = {int(i) for r in netns for i in (r.get("inode"), netns_inode(r["name"])) if i}
     terminate([pid for rs in state.routers.values() for pid in rs.pids.values()])
-    leftovers = [pid for ns in namespaces if ns in existing for pid in netns_pids(ns)]
-    terminate(leftovers, grace=0.5)
-    recorded_ns = set(namespaces)
+    leftovers = lab_processes(state.lab, inodes)
+    for _ in range(SWEEPS):
+        if not leftovers:
+            break
+        terminate(leftovers, grace=0.5)
+        leftovers = lab_processes(state.lab, inodes)
+    if leftovers:
+        raise LabError(f"processes {leftovers} of lab {state.lab!r} survived SIGKILL")
+    recorded_ns = {r["name"] for r in netns}
     for kind, group in _runs(list(reversed(state.resources))):
         _remove(kind, group, recorded_ns, existing)
-    still = [pid for pid in leftovers if alive(pid)]
-    if still:
-        raise LabError(f"processes {still} survived SIGKILL")
 
 
 def _runs(resources: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:

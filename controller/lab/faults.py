@@ -10,12 +10,15 @@ is applied:
 """
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
-from controller.lab import daemons
+from controller.analysis.paths import best_path
+from controller.lab import daemons, quoting
+from controller.lab.interrupt import owned_by
 from controller.lab.state import CUT_TABLE, DEFAULT_LAB, LabError, LabState, locked, require
 from controller.lab.system import ip_batch, parallel, run
-from controller.model.layers import Element, Outage, outage, resolve_element
+from controller.model.layers import Element, Outage, outage, resolve_element, site_graph
 from controller.model.load import load_topology
 from controller.model.topology import Topology
 
@@ -69,11 +72,31 @@ def _inject(ref: str, kinds: tuple[str, ...], action: str, mode: str, name: str)
             raise LabError(f"{element} is a {element.kind}: `lab {action}` takes "
                            f"{' or '.join(kinds)}", 2)
         state.failures = [f for f in state.failures if f["element"] != str(element)]
+        before = active_outage(topo, state)
         state.failures.append({"element": str(element), "action": action, "mode": mode})
         down = outage(topo, [element])
         apply(topo, state)
         return {"lab": name, "element": str(element), "mode": mode,
-                "links": sorted(down.links), "routers": sorted(down.routers)}
+                "links": sorted(down.links), "routers": sorted(down.routers),
+                "paths": dc_paths(topo, before, active_outage(topo, state))}
+
+
+def dc_paths(topo: Topology, before: Outage, after: Outage) -> list[dict[str, Any]]:
+    """Datacentre pairs whose best IGP path (site level, as `ngk reroute`) the change moves:
+    {"src", "dst", "before", "after", "down"} with path dicts; "after" is None when cut off,
+    "down" names the pair's datacentre that failed (else None)."""
+    old_g, new_g = site_graph(topo, before), site_graph(topo, after)
+    out = []
+    for a, b in combinations(sorted(topo.datacentres()), 2):
+        old = best_path(topo, old_g, a, b, "igp") if a in old_g and b in old_g else None
+        if old is None:
+            continue
+        new = best_path(topo, new_g, a, b, "igp") if a in new_g and b in new_g else None
+        if new is None or new["links"] != old["links"]:
+            dead = [dc for dc in (a, b) if dc in after.sites]
+            out.append({"src": a, "dst": b, "before": old, "after": new,
+                        "down": dead[0] if dead else None})
+    return out
 
 
 def _element(text: str) -> Element:
@@ -119,7 +142,8 @@ def apply(topo: Topology, state: LabState) -> None:
     state.save()
     for router, rs in state.routers.items():
         if rs.routing_killed and router not in killed:
-            daemons.start_frr(rs, lambda d, pid, rs=rs: rs.pids.__setitem__(d, pid))
+            with owned_by(state.lab):
+                daemons.start_frr(rs, lambda d, pid, rs=rs: rs.pids.__setitem__(d, pid))
             rs.routing_killed = False
             state.save()
 
@@ -134,9 +158,10 @@ def _silent_table(state: LabState, netns: str, interfaces: list[str]) -> None:
     table = CUT_TABLE.format(lab=state.lab.replace("-", "_"))
     script = f"table netdev {table}\ndelete table netdev {table}\n"
     if interfaces:
+        names = [quoting.word("interface", i, quoting.IFNAME) for i in interfaces]
         chains = "".join(f'  chain drop_{i.replace("-", "_").replace(".", "_")} {{\n'
                          f'    type filter hook ingress device "{i}" priority -500; '
-                         "policy drop;\n  }\n" for i in interfaces)
+                         "policy drop;\n  }\n" for i in names)
         script += f"table netdev {table} {{\n{chains}}}\n"
         if not any(r.get("kind") == "nft" and r.get("netns") == netns and r.get("name") == table
                    for r in state.resources):

@@ -14,6 +14,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -22,6 +23,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from controller.lab import quoting as q
 
 STATE_DIR = Path("/run/ngk/netconf")
 POOL = ipaddress.IPv4Network("198.19.240.0/20")
@@ -144,14 +147,17 @@ def _keygen(path: Path) -> str:
 
 
 def _sshd_config(work: Path, host: str, sock: Path) -> str:
+    """Paths quoted for sshd_config; the subsystem command also goes through a shell."""
+    sockname = f"--ncxserver-sockname={PORT}@{shlex.quote(str(sock))}"
     return "\n".join([
         f"ListenAddress {host}:{PORT}",
-        f"HostKey {work / 'host_key'}",
-        f"PidFile {work / 'sshd.pid'}",
-        f"AuthorizedKeysFile {work / 'authorized_keys'}",
+        f"HostKey {q.sshd_quoted('host key', str(work / 'host_key'))}",
+        f"PidFile {q.sshd_quoted('pid file', str(work / 'sshd.pid'))}",
+        f"AuthorizedKeysFile {q.sshd_quoted('keys', str(work / 'authorized_keys'), tokens=True)}",
         "StrictModes no", "UsePAM no", "PermitRootLogin prohibit-password", "AllowUsers root",
         "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-        f"Subsystem netconf /usr/sbin/netconf-subsystem --ncxserver-sockname={PORT}@{sock}", ""])
+        f"Subsystem netconf /usr/sbin/netconf-subsystem {q.sshd_quoted('socket', sockname)}",
+        ""])
 
 
 def _wait_ready(proc: subprocess.Popen, sock: Path, host: str, log: Path, timeout: float) -> None:
@@ -215,12 +221,16 @@ def _launch(server: NetconfServer, work: Path, side: str, modules: Sequence[Path
         startup or '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"/>\n')
     Path("/run/sshd").mkdir(exist_ok=True)
     YUMA_HOME.mkdir(exist_ok=True)  # mount point only; instances write to their own dir
-    mods = " ".join(f"--module={m}" for m in modules)
+    mods = " ".join(shlex.quote(f"--module={m}") for m in modules)
+    sh = {k: shlex.quote(str(v)) for k, v in {
+        "yuma": work / "yuma", "startup": f"--startup={work / 'startup.xml'}",
+        "sock": f"--ncxserver-sockname={sock}", "log": f"--log={server.log}",
+        "conf": work / "sshd_config", "sshd_log": work / "sshd.log"}.items()}
     script = (
-        f"mount --bind {work / 'yuma'} {YUMA_HOME} || exit 1; "
-        f"netconfd --superuser=root --port={PORT} --startup={work / 'startup.xml'} "
-        f"--ncxserver-sockname={sock} {mods} --log={server.log} --log-level=info & "
-        f"/usr/sbin/sshd -D -e -f {work / 'sshd_config'} 2>>{work / 'sshd.log'} & "
+        f"mount --bind {sh['yuma']} {YUMA_HOME} || exit 1; "
+        f"netconfd --superuser=root --port={PORT} {sh['startup']} "
+        f"{sh['sock']} {mods} {sh['log']} --log-level=info & "
+        f"/usr/sbin/sshd -D -e -f {sh['conf']} 2>>{sh['sshd_log']} & "
         "wait -n; kill 0")
     with open(work / "launch.log", "w") as err:
         proc = subprocess.Popen(

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from controller.lab.state import LabError, LabState, RouterState
-from controller.lab.system import in_netns, ip_batch, netns_list, parallel, run
+from controller.lab.system import in_netns, ip_batch, netns_inode, netns_list, parallel, run
 from controller.model.topology import Topology
 
 SYSCTLS = ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
@@ -57,6 +57,10 @@ def create_namespaces(state: LabState) -> None:
     for rs in state.routers.values():
         state.record("netns", name=rs.netns)
     ip_batch([f"netns add {rs.netns}" for rs in state.routers.values()])
+    for res in state.resources:  # the inode finds the netns's processes once it has no name
+        if res["kind"] == "netns":
+            res["inode"] = str(netns_inode(res["name"]) or "")
+    state.save()
 
     def setup(item: tuple[str, RouterState]) -> None:
         router, rs = item

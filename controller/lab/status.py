@@ -6,8 +6,10 @@ it is still connected to in the IP graph.
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +20,19 @@ from controller.lab.faults import active_outage
 from controller.lab.mgmt import ssh_command
 from controller.lab.state import DEFAULT_LAB, LabError, LabState, require
 from controller.lab.system import alive, parallel, run
+from controller.lab.vty import vty_json
 from controller.model.layers import ip_graph
 from controller.model.load import load_topology
 from controller.model.topology import Topology
 from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.poller import poll_once
 
-SHOW = ("show ip ospf neighbor json", "show bfd peers json", "show ip route ospf json")
+SHOW = (("ospfd", "show ip ospf neighbor json"), ("bfdd", "show bfd peers json"),
+        ("zebra", "show ip route ospf json"))
 
 
 def vtysh_json(netns: str, *commands: str) -> list[Any]:
-    """Run show commands through a router's vtysh sockets; one parsed JSON value per command."""
+    """Run show commands through the vtysh binary; one parsed JSON value per command."""
     args = ["vtysh", "-N", netns]
     for cmd in commands:
         args += ["-c", cmd]
@@ -67,12 +71,13 @@ def expectations(topo: Topology, state: LabState) -> dict[str, dict[str, Any]]:
 
 
 def routing(topo: Topology, state: LabState) -> list[dict[str, Any]]:
-    """Daemons, adjacencies, BFD and loopback reachability of every router (no SSH/SNMP)."""
+    """Daemons, adjacencies, BFD and loopback reachability of every router (no SSH/SNMP),
+    read from the daemons' vty sockets (controller.lab.vty)."""
     expect = expectations(topo, state)
 
     def one(router: str) -> dict[str, Any]:
         rs = state.routers[router]
-        nbrs, bfd, routes = vtysh_json(rs.netns, *SHOW)
+        nbrs, bfd, routes = (vty_json(rs.netns, daemon, cmd) for daemon, cmd in SHOW)
         full = sum(1 for entries in nbrs.get("neighbors", {}).values() for n in entries
                    if str(n.get("nbrState", "")).startswith("Full"))
         bfd_up = sum(1 for p in bfd if p.get("status") == "up") if isinstance(bfd, list) else 0
@@ -85,7 +90,7 @@ def routing(topo: Topology, state: LabState) -> list[dict[str, Any]]:
                 "loopbacks_reached": len(reached), "loopbacks_expected": len(wanted["loopbacks"]),
                 "failed": router not in expect}
 
-    return parallel(one, topo.routers, workers=4)
+    return parallel(one, topo.routers, workers=8)
 
 
 def row_converged(r: dict[str, Any]) -> bool:
@@ -102,26 +107,37 @@ def converged(rows: list[dict[str, Any]]) -> bool:
 
 
 def lab_status(name: str = DEFAULT_LAB, *, management: bool = True) -> dict[str, Any]:
-    """The status JSON: {"lab", "converged", "failures", "routers": [...]} (see docs/lab.md)."""
+    """The status JSON: {"lab", "converged", "failures", "routers": [...]} (see docs/lab.md).
+
+    With `management`, the routing state, one SNMP poll of every router and one SSH login per
+    router all run at once: the work waits on routers, not on this machine."""
     state = require(name)
     topo = load_topology(state.topology)
-    rows = routing(topo, state)
-    if management:
-        creds = credentials.load(state.dir)
-        hosts = {r: str(topo.routers[r].mgmt.ip) for r in topo.routers}
-        targets, _ = load_inventory(Path(state.dir) / "inventory")
-        names = {p.router: p.sys_name for p in poll_once(targets, columns=())}
+    if not management:
+        return _status(name, state, routing(topo, state))
+    creds = credentials.load(state.dir)
+    targets, _ = load_inventory(Path(state.dir) / "inventory")
 
-        def ssh_ok(router: str) -> bool:
-            try:
-                return "FRRouting" in ssh_command(creds, hosts[router], "vtysh -c 'show version'")
-            except (ConnectionError, OSError):
-                return False
+    def ssh_ok(router: str) -> bool:
+        host = str(topo.routers[router].mgmt.ip)
+        try:
+            return "FRRouting" in ssh_command(creds, host, "vtysh -c 'show version'")
+        except ConnectionError:
+            return False
 
-        ssh = dict(zip(topo.routers, parallel(ssh_ok, topo.routers, workers=6)))
-        for row in rows:
-            row["ssh"] = ssh[row["router"]]
-            row["snmp"] = names.get(row["router"]) == row["router"]
+    def sys_names() -> dict[str, str | None]:
+        return {p.router: p.sys_name for p in poll_once(targets, columns=())}
+
+    jobs: list[Callable[[], Any]] = [lambda: routing(topo, state), sys_names]
+    jobs += [functools.partial(ssh_ok, r) for r in topo.routers]
+    rows, names, *ssh = parallel(lambda job: job(), jobs, workers=len(jobs))
+    for row, ssh_up in zip(rows, ssh):
+        row["ssh"] = ssh_up
+        row["snmp"] = names.get(row["router"]) == row["router"]
+    return _status(name, state, rows)
+
+
+def _status(name: str, state: LabState, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"lab": name, "converged": converged(rows),
             "failures": [f["element"] for f in state.failures], "routers": rows}
 

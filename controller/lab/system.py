@@ -1,4 +1,5 @@
-"""Thin wrappers over the host tools a lab needs: ip, nsenter, kill, and a prerequisite check."""
+"""Thin wrappers over the host tools a lab needs: ip, nsenter, kill, a /proc sweep for what a
+lab started, and a prerequisite check."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from controller.lab.interrupt import OWNER_ENV, checkpoint
 from controller.lab.state import LabError
 
 FRR_DIR = Path("/usr/lib/frr")
@@ -34,10 +36,12 @@ def preflight() -> None:
 
 def run(args: list[str], *, check: bool = True, input: str | None = None,
         env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
-    """Run a command; on failure raise LabError with its stderr (never its input)."""
+    """Run a command; on failure raise LabError with its stderr (never its input).
+
+    In a session of its own: the terminal's Ctrl-C reaches ngk, never a step half-way."""
     full_env = {**os.environ, "MIBS": "", **(env or {})}
     proc = subprocess.run(args, input=input, capture_output=True, text=True, env=full_env,
-                          timeout=timeout)
+                          timeout=timeout, start_new_session=True)
     if check and proc.returncode != 0:
         raise LabError(f"{' '.join(args[:6])}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
@@ -55,6 +59,8 @@ def ip_batch(commands: list[str], netns: str | None = None, check: bool = True) 
     """Many `ip` commands in one process (`-force` keeps going after an error when not checking)."""
     if not commands:
         return
+    if any(ch in cmd for cmd in commands for ch in "\n\r\0"):
+        raise LabError(f"refusing an ip command with a line break or NUL: {commands!r}"[:300], 2)
     args = ["ip"] + (["-n", netns] if netns else []) + (["-force"] if not check else [])
     run(args + ["-batch", "-"], input="\n".join(commands) + "\n", check=check)
 
@@ -64,9 +70,42 @@ def netns_list() -> set[str]:
     return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
-def netns_pids(netns: str) -> list[int]:
-    out = run(["ip", "netns", "pids", netns], check=False).stdout
-    return [int(p) for p in out.split() if p.isdigit()]
+def netns_inode(netns: str) -> int | None:
+    """The inode that identifies a named network namespace (None if it has no name now)."""
+    try:
+        return os.stat(f"/run/netns/{netns}").st_ino
+    except OSError:
+        return None
+
+
+def lab_processes(lab: str, netns_inodes: Iterable[int] = ()) -> list[int]:
+    """Live processes of a lab: marked OWNER_ENV=<lab> (interrupt.owned_by) or inside one of
+    its network namespaces, also after the namespace lost its name. Never ngk itself or its
+    ancestors."""
+    tag = f"{OWNER_ENV}={lab}".encode()
+    nets = {f"net:[{i}]" for i in netns_inodes}
+    mine, pid = set(), os.getpid()
+    while pid > 1 and pid not in mine:
+        mine.add(pid)
+        pid = _parent(pid)
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            if (nets and os.readlink(f"{entry.path}/ns/net") in nets) or \
+                    tag in Path(f"{entry.path}/environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return [p for p in found if alive(p)]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def alive(pid: int | None) -> bool:
@@ -118,7 +157,15 @@ def read_pid(path: Path, timeout: float = 5.0) -> int:
 
 
 def parallel(fn: Callable[[T], R], items: Iterable[T], workers: int = 8) -> list[R]:
-    """Map over items in threads (subprocess-bound work); re-raises the first error."""
+    """Map over items in threads (subprocess-bound work); re-raises the first error. Each task
+    starts at an interrupt checkpoint, so a Ctrl-C stops the rest from starting."""
+    def task(item: T) -> R:
+        checkpoint()
+        return fn(item)
+
     items = list(items)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
-        return list(pool.map(fn, items))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(items))))
+    try:
+        return list(pool.map(task, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

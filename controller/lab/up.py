@@ -1,7 +1,9 @@
 """`lab up`: build a lab from a topology, all or nothing.
 
 Stale state (dead daemons, a crashed build) is cleaned up first; a lab that is alive is refused.
-Any failure while building tears down everything recorded so far before re-raising.
+Any failure while building tears down everything recorded so far before re-raising. Ctrl-C stops
+the build at the next safe point (interrupt.checkpoint) and the teardown then runs whole, however
+often Ctrl-C is pressed again; every process started carries the lab's mark (interrupt.owned_by).
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from typing import Any
 
 from controller.config.render import render_config
 from controller.lab import creds as credentials
-from controller.lab import daemons, network
+from controller.lab import daemons, network, quoting
 from controller.lab.down import teardown
+from controller.lab.interrupt import checkpoint, deferred_interrupts, owned_by
 from controller.lab.inventory import write_inventory
 from controller.lab.state import (
     DEFAULT_LAB, LabError, LabState, RouterState, check_name, lab_dir, locked, netns_name)
@@ -33,8 +36,9 @@ def lab_up(topology: str | Path | None = None, name: str = DEFAULT_LAB, *, bare:
     check_name(name)
     path = topology_path(topology)
     topo = load_topology(path)
+    quoting.check_topology(topo)
     start = time.monotonic()
-    with locked(name):
+    with locked(name), deferred_interrupts(), owned_by(name):
         old = LabState.load(name)
         if old is not None:
             if is_alive(old):
@@ -49,8 +53,9 @@ def lab_up(topology: str | Path | None = None, name: str = DEFAULT_LAB, *, bare:
         network.check_free(topo, state)
         try:
             build(topo, path, state, progress)
-        except BaseException:
-            progress("build failed: removing what was created")
+        except BaseException as exc:
+            progress("interrupted: removing what was created" if isinstance(
+                exc, KeyboardInterrupt) else "build failed: removing what was created")
             teardown(state)
             raise
     return {"lab": name, "state_dir": state.dir, "inventory": str(Path(state.dir) / "inventory"),
@@ -85,10 +90,13 @@ def build(topo: Topology, path: Path, state: LabState, progress: Progress) -> No
     creds = credentials.generate(base)
     progress(f"creating {len(topo.routers)} network namespaces")
     network.create_namespaces(state)
+    checkpoint()
     progress("creating the management bridge and veths")
     network.create_mgmt(topo, state)
+    checkpoint()
     progress(f"creating {len(topo.links)} links")
     network.create_links(topo, state)
+    checkpoint()
     network.configure_addresses(topo, state)
     for rs in state.routers.values():
         state.record("nft", netns=rs.netns, family="inet",
@@ -103,6 +111,7 @@ def build(topo: Topology, path: Path, state: LabState, progress: Progress) -> No
     for rs in state.routers.values():
         for created in daemons.link_frr_paths(rs):
             state.record("path", path=str(created))
+    checkpoint()
     start_daemons(topo, state, creds, progress)
     write_inventory(topo, creds, base)
     state.phase = "up"
@@ -120,6 +129,7 @@ def start_daemons(topo: Topology, state: LabState, creds: credentials.Credential
             with lock:
                 rs.pids[daemon] = pid
                 state.save()
+            checkpoint()
 
         recorded("snmpd", daemons.start_snmpd(rs))
         daemons.tune_snmpd(topo.routers[router], creds)

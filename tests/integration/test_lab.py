@@ -19,9 +19,10 @@ from controller.lab.daemons import tune_snmpd
 from controller.lab.down import lab_down
 from controller.lab.faults import lab_cut
 from controller.lab.state import STATE_ROOT, LabState, lab_dir
-from controller.lab.status import lab_status, vtysh_json
+from controller.lab.status import SHOW, lab_status, vtysh_json
 from controller.lab.system import alive, netns_list
 from controller.lab.up import lab_up
+from controller.lab.vty import vty_command, vty_json
 from controller.model.layers import Element, ip_graph, outage
 from controller.model.load import load_topology
 from controller.model.topology import Topology
@@ -114,6 +115,18 @@ def test_adjacencies_and_route_costs_match_the_model(lab_shared: Lab) -> None:
     status = lab_status(LAB, management=False)
     assert status["converged"] is True
     assert all(r["bfd_up"] == degree[r["router"]] for r in status["routers"])
+
+
+def test_vty_sockets_answer_what_vtysh_answers(lab_shared: Lab) -> None:
+    """lab status reads the daemons' vty sockets directly; vtysh is the reference."""
+    for rs in lab_shared.state.routers.values():
+        nbrs, bfd, routes = (vty_json(rs.netns, d, c) for d, c in SHOW)
+        ref = vtysh_json(rs.netns, *(c for _, c in SHOW))
+        assert set(nbrs["neighbors"]) == set(ref[0]["neighbors"]) != set()
+        assert {p["peer"] for p in bfd} == {p["peer"] for p in ref[1]} != set()
+        assert set(routes) == set(ref[2]) != set()
+    with pytest.raises(OSError, match="Unknown command|failed"):
+        vty_command(rs.netns, "ospfd", "show no such thing")
 
 
 def test_ssh_runs_vtysh_on_each_router(lab_shared: Lab) -> None:

@@ -116,6 +116,20 @@ def test_commit_confirm_rollback(mutable) -> None:
     assert startup.removesuffix("end\n") == before.removesuffix("end\n")  # `write` omits end
 
 
+def test_a_change_after_compare_still_commits_exactly_the_candidate(mutable) -> None:
+    """The add-only delta (napalm_frr/delta.py) is kept only if it reaches the candidate: a
+    line someone added between compare and commit sends the commit through frr-reload.py."""
+    d, intended = mutable
+    d.load_replace_candidate(config=with_cost(intended, 8))
+    assert d.compare_config() and d._fast is not None and "ip ospf cost 8" in d._fast
+    d._shell("vtysh -c 'configure terminal' -c 'interface lo' -c 'description drift'")
+    d.commit_config("cost change over drift")
+    assert "description drift" not in running(d) and "ip ospf cost 8\n" in running(d)
+    d.load_replace_candidate(config=with_cost(intended, 8))
+    assert d.compare_config() == ""
+    d.discard_config()
+
+
 def test_unconfirmed_commit_reverts_on_the_router_by_itself(mutable) -> None:
     d, intended = mutable
     before = running(d)
