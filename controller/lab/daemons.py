@@ -18,8 +18,9 @@ from controller.lab.system import FRR_DAEMONS, FRR_DIR, in_netns, read_pid, run,
 from controller.model.topology import Router, Topology
 from controller.southbound.snmp.client import SnmpError, snmp_set
 from controller.southbound.snmp.inventory import Credentials as SnmpCredentials
-from controller.southbound.snmp.inventory import Target
+from controller.southbound.snmp.inventory import LAB_V3, Target
 from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, dotted
+from controller.southbound.snmp.usm import NET_SNMP_NAMES
 
 FRR_RUN = Path("/var/run/frr")
 FRR_ETC = Path("/etc/frr")
@@ -66,10 +67,11 @@ LINK_OIDS = ".1.3.6.1.2.1.2.2.1.1 .1.3.6.1.2.1.2.2.1.7 .1.3.6.1.2.1.2.2.1.8"
 
 def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip: str) -> str:
     subnet = topo.mgmt_subnet
+    auth, priv = (NET_SNMP_NAMES[LAB_V3[k]] for k in ("auth_protocol", "priv_protocol"))
     return "\n".join([
         f"agentAddress udp:{router.mgmt.ip}:161,udp:127.0.0.1:161",
         f"rocommunity {creds.snmp_community} {subnet}",
-        f'createUser {creds.snmp_user} SHA "{creds.snmp_auth}" AES "{creds.snmp_priv}"',
+        f'createUser {creds.snmp_user} {auth} "{creds.snmp_auth}" {priv} "{creds.snmp_priv}"',
         f"rouser {creds.snmp_user} priv",
         f"sysLocation {topo.sites[router.site].name}",
         "sysContact ngk lab",

@@ -18,6 +18,7 @@ from controller.model.source import Diagnostic, Document, InputError, load_yaml
 from controller.southbound.snmp.usm import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 
 LAB_KEYS = {"community": "community", "user": "user", "auth_key": "auth", "priv_key": "priv"}
+LAB_V3 = {"auth_protocol": "sha512", "priv_protocol": "aes256"}  # the lab's snmpd user has these
 SETTINGS = {"version", "community", "trap_community", "user", "auth_protocol", "auth_key",
             "priv_protocol", "priv_key", "engine_id", "port", "timeout", "retries", "secrets_file"}
 
@@ -65,7 +66,7 @@ def snmp_settings(name: str, snmp: dict[str, Any], base: Path) -> dict[str, Any]
     data = doc.data if isinstance(doc.data, dict) else {}
     if "snmp_user" in data or "snmp_community" in data:
         data = {"default": {k: data[f"snmp_{v}"] for k, v in LAB_KEYS.items() if f"snmp_{v}" in data}
-                | ({"version": "3"} if "snmp_user" in data else {})}
+                | ({"version": "3", **LAB_V3} if "snmp_user" in data else {})}
     merged = dict(data.get("default") or {})
     merged.update((data.get("hosts") or {}).get(name) or {})
     merged.update(settings)
@@ -110,7 +111,8 @@ def credentials(settings: dict[str, Any]) -> Credentials:
         bytes.fromhex(engine_id)  # ValueError if not hex
     community = settings.get("community")
     return Credentials("3", community=str(community) if community else None,
-                       trap_community=trap_community, user=str(settings["user"]), auth_protocol=auth,
+                       trap_community=trap_community, user=str(settings["user"]),
+                       auth_protocol=auth,
                        auth_key=str(settings["auth_key"]), priv_protocol=priv,
                        priv_key=str(settings["priv_key"]), engine_id=engine_id)
 

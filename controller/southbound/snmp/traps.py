@@ -130,7 +130,8 @@ def management_address(targets: list[Target]) -> str:
             try:
                 s.connect((host, 162))  # UDP: picks the route and source, sends nothing
             except OSError as exc:
-                raise InputError(f"traps: no route to the agent at {host} ({exc.strerror})") from None
+                raise InputError(f"traps: no route to the agent at {host} "
+                                 f"({exc.strerror})") from None
             local.add(s.getsockname()[0])
     if len(local) != 1:
         found = ", ".join(sorted(local)) or "none"

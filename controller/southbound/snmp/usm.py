@@ -42,6 +42,8 @@ AUTH_PROTOCOLS = {"sha": ("sha1", 12), "sha224": ("sha224", 16), "sha256": ("sha
 # priv protocol -> AES key length: RFC 3826 usmAesCfb128Protocol, and the 192/256-bit keys of
 # draft-blumenthal-aes-usm-04 (net-snmp's AES-192/AES-256)
 PRIV_PROTOCOLS = {"aes": 16, "aes192": 24, "aes256": 32}
+NET_SNMP_NAMES = {"sha": "SHA", "sha224": "SHA-224", "sha256": "SHA-256", "sha384": "SHA-384",
+                  "sha512": "SHA-512", "aes": "AES", "aes192": "AES-192", "aes256": "AES-256"}
 # usmStats counters an agent reports instead of answering (RFC 3414 section 5)
 USM_STATS_PREFIX = (1, 3, 6, 1, 6, 3, 15, 1, 1)
 USM_STATS = {
