@@ -42,6 +42,7 @@ ENGINE_ID_PREFIX = bytes.fromhex("80001f8805")
 UNKNOWN_ENGINE_IDS = usm.USM_STATS_PREFIX + (4, 0)
 NOT_IN_TIME_WINDOWS = usm.USM_STATS_PREFIX + (2, 0)
 LOG_EVERY_S = 60.0  # a reason/source pair is logged at most once a minute (with its count)
+LOG_MEMORY = 4096  # reason/source pairs remembered for that (spoofed sources are unbounded)
 BATCH = 64  # datagrams read per wake-up before the loop runs other work
 
 
@@ -223,6 +224,8 @@ class TrapReceiver:
         key = (reason, source)
         now = time.monotonic()
         if now - self._logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
+            if len(self._logged) >= LOG_MEMORY:
+                self._logged.clear()
             self._logged[key] = now
             log.warning("trap from %s rejected: %s%s (%d rejected for this reason so far)",
                         source, reason, f": {detail}" if detail else "", self.rejected[reason])
