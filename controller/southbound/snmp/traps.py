@@ -49,7 +49,7 @@ BATCH = 64  # datagrams read per wake-up before the loop runs other work
 @dataclass(slots=True)
 class Trap:
     kind: str  # a name in oids.TRAPS or the dotted OID of another trap
-    router: str | None  # None: sender not in the inventory
+    router: str | None  # the inventory router that sent it (the receiver passes no other)
     source: str
     received: float  # time.time() when the receiver got it
     if_index: int | None = None
@@ -136,8 +136,8 @@ def management_address(targets: list[Target]) -> str:
             local.add(s.getsockname()[0])
     if len(local) != 1:
         found = ", ".join(sorted(local)) or "none"
-        raise InputError(f"traps: the inventory's agents are reached from several local "
-                         f"addresses ({found}); choose one with --trap-addr")
+        raise InputError(f"traps: the inventory's agents are reached from {len(local)} local "
+                         f"addresses ({found}), not one; choose one with --trap-addr")
     return local.pop()
 
 
