@@ -12,13 +12,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.lab.creds import Credentials, keypair
+from controller.lab.creds import SNMP_PROTOCOLS, Credentials, keypair
 from controller.lab.state import LabError, RouterState
 from controller.lab.system import FRR_DAEMONS, FRR_DIR, in_netns, read_pid, run, terminate
 from controller.model.topology import Router, Topology
 from controller.southbound.snmp.client import SnmpError, snmp_set
-from controller.southbound.snmp.inventory import Credentials as SnmpCredentials
-from controller.southbound.snmp.inventory import LAB_V3, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, dotted
 from controller.southbound.snmp.usm import NET_SNMP_NAMES
 
@@ -67,7 +67,7 @@ LINK_OIDS = ".1.3.6.1.2.1.2.2.1.1 .1.3.6.1.2.1.2.2.1.7 .1.3.6.1.2.1.2.2.1.8"
 
 def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip: str) -> str:
     subnet = topo.mgmt_subnet
-    auth, priv = (NET_SNMP_NAMES[LAB_V3[k]] for k in ("auth_protocol", "priv_protocol"))
+    auth, priv = (NET_SNMP_NAMES[p] for p in SNMP_PROTOCOLS.values())
     return "\n".join([
         f"agentAddress udp:{router.mgmt.ip}:161,udp:127.0.0.1:161",
         f"rocommunity {creds.snmp_community} {subnet}",

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from controller.credentials import SnmpCredentials
+from controller.lab.creds import SNMP_PROTOCOLS
 from controller.lab.system import read_pid
 from controller.southbound.snmp import usm
 from controller.southbound.snmp.client import SnmpClient
-from controller.southbound.snmp.inventory import LAB_V3, Credentials, Target, load_inventory
+from controller.southbound.snmp.inventory import Target, load_inventory
 from controller.southbound.snmp.poller import DevicePoll, poll_device, poll_once
 from controller.southbound.snmp.traps import TrapReceiver
 
@@ -41,8 +43,8 @@ class Agent:
 
     def __init__(self, base: Path, exact_engine: bool = False) -> None:
         self.base, self.port = base, free_port()
-        self.creds = Credentials("3", user="ngkv3", auth_key=secrets.token_urlsafe(12),
-                                 priv_key=secrets.token_urlsafe(12), engine_id=ENGINE_ID)
+        self.creds = SnmpCredentials("3", user="ngkv3", auth_key=secrets.token_urlsafe(12),
+                                     priv_key=secrets.token_urlsafe(12), engine_id=ENGINE_ID)
         (base / "persist").mkdir(mode=0o700)
         conf = base / "snmpd.conf"
         users = [f'createUser ngkv3 SHA "{self.creds.auth_key}" AES "{self.creds.priv_key}"',
@@ -260,7 +262,7 @@ def test_the_labs_snmpd_answers_its_sha512_aes256_user(lab_shared):
     targets, problems = load_inventory(Path(lab_shared.state.dir) / "inventory")
     assert not problems and targets
     assert {(t.credentials.auth_protocol, t.credentials.priv_protocol) for t in targets} == \
-        {(LAB_V3["auth_protocol"], LAB_V3["priv_protocol"])} == {("sha512", "aes256")}
+        {tuple(SNMP_PROTOCOLS.values())} == {("sha512", "aes256")}
     polls = poll_once(targets)
     assert [p.error for p in polls if not p.reachable] == []
     assert {p.router for p in polls} == {t.router for t in targets}

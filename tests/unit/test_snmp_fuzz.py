@@ -10,9 +10,10 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from controller.credentials import SnmpCredentials as Credentials
 from controller.southbound.snmp import ber, usm
 from controller.southbound.snmp.client import SnmpClient
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IF_COLUMNS, SCALARS, SNMP_TRAP_OID, TRAPS
 from controller.southbound.snmp.poller import poll_device
 from controller.southbound.snmp.traps import TrapReceiver, parse

@@ -10,9 +10,10 @@ import time
 
 import pytest
 
+from controller.credentials import SnmpCredentials as Credentials
 from controller.errors import InputError
 from controller.southbound.snmp import ber, usm
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IF_INDEX, SNMP_TRAP_OID, oid
 from controller.southbound.snmp.traps import TrapReceiver, management_address
 

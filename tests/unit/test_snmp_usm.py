@@ -143,7 +143,8 @@ def test_a_reply_in_the_wrong_snmp_version_is_a_clean_error():
     import asyncio
 
     from controller.southbound.snmp.client import SnmpClient, SnmpError
-    from controller.southbound.snmp.inventory import Credentials, Target
+    from controller.credentials import SnmpCredentials
+    from controller.southbound.snmp.inventory import Target
 
     async def scenario() -> str:
         client = await SnmpClient.create()
@@ -151,7 +152,7 @@ def test_a_reply_in_the_wrong_snmp_version_is_a_clean_error():
             asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
         transport = agent[0]
         port = transport.get_extra_info("sockname")[1]
-        target = Target("r", "127.0.0.1", port, Credentials("3", user="u", auth_key="a" * 8,
+        target = Target("r", "127.0.0.1", port, SnmpCredentials("3", user="u", auth_key="a" * 8,
                                                              priv_key="p" * 8), 0.5, 0)
         client.engines[("127.0.0.1", port)] = ENGINE
 
@@ -275,16 +276,17 @@ def client_against(reply_boots: int, reply_time: int, pdu_id_offset: int = 0) ->
     answers with an authentic, encrypted Response built here: (outcome, client.errors)."""
     import asyncio
 
+    from controller.credentials import SnmpCredentials
     from controller.southbound.snmp.client import SnmpClient, SnmpError
-    from controller.southbound.snmp.inventory import Credentials, Target
+    from controller.southbound.snmp.inventory import Target
 
     async def scenario() -> tuple[str, dict]:
         client = await SnmpClient.create()
         agent, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
         addr = ("127.0.0.1", agent.get_extra_info("sockname")[1])
-        target = Target("r", *addr, Credentials("3", user="ngk", auth_key="auth-pass-1",
-                                                priv_key="priv-pass-2"), 0.5, 0)
+        target = Target("r", *addr, SnmpCredentials("3", user="ngk", auth_key="auth-pass-1",
+                                                    priv_key="priv-pass-2"), 0.5, 0)
         client.engines[addr] = usm.Engine(ENGINE.engine_id, 7, 12345, time.monotonic(), 12345,
                                           synced=True)
         them = usm.Engine(ENGINE.engine_id, reply_boots, reply_time, time.monotonic())
