@@ -113,7 +113,8 @@ def agent(tmp_path):
 
 def test_once_json_v2c_v3_and_faults(tmp_path, agent):
     secrets = tmp_path / "secrets.yaml"
-    secrets.write_text(json.dumps({"default": {"version": "3", **V3}}))
+    secrets.touch(mode=0o600)
+    secrets.write_text(json.dumps({"snmp": {"version": "3", **V3}}))
     inv = write_inventory(tmp_path / "inv", {
         "v2c": host(agent.port, community=agent.community),
         "v3": host(agent.port, secrets_file=str(secrets)),
