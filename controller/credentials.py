@@ -32,8 +32,8 @@ SECRETS_FILE_ENV = "NGK_SECRETS_FILE"
 DEFAULT_SECRETS_FILE = ".config/ngk/secrets.yaml"  # under $HOME
 MAX_SIZE = 1 << 20
 LOGIN_KEYS = ("username", "password", "key_file", "known_hosts")
-SNMP_KEYS = ("version", "community", "user", "auth_protocol", "auth_key", "priv_protocol",
-             "priv_key", "engine_id")
+SNMP_KEYS = ("version", "community", "trap_community", "user", "auth_protocol", "auth_key",
+             "priv_protocol", "priv_key", "engine_id")
 SECTIONS = {"ssh": LOGIN_KEYS, "netconf": LOGIN_KEYS, "snmp": SNMP_KEYS}
 ENV = {
     "ssh": {"username": "NGK_SSH_USERNAME", "password": "NGK_SSH_PASSWORD",
@@ -58,14 +58,17 @@ class Login:
 
 @dataclass(frozen=True, slots=True)
 class SnmpCredentials:
-    """v2c (`community`) or v3 authPriv (`user`, `auth_key`, `priv_key` and their protocols).
+    """v2c (`community`) or v3 authPriv (`user`, `auth_key`, `priv_key` and their protocols:
+    names in controller.southbound.snmp.usm.AUTH_PROTOCOLS / PRIV_PROTOCOLS).
 
-    `engine_id` (hex) is the agent's snmpEngineID, needed only to accept its v3 traps; a v3
-    target may keep a `community` too, only to accept its v2c traps.
+    `engine_id` (hex) is the agent's snmpEngineID, needed only to accept its v3 traps. v2c traps
+    are accepted with `trap_community` (default `community`); a v3 target may keep a
+    `community` too, only for that.
     """
 
     version: str  # "2c" | "3"
     community: str | None = field(default=None, repr=False)
+    trap_community: str | None = field(default=None, repr=False)
     user: str | None = None
     auth_protocol: str = "sha"
     auth_key: str | None = field(default=None, repr=False)

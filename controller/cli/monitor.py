@@ -32,7 +32,9 @@ def monitor(
     metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Prometheus port."),
     metrics_addr: str = typer.Option("127.0.0.1", "--metrics-addr"),
     trap_port: Optional[int] = typer.Option(None, "--trap-port", help="UDP port for traps."),
-    trap_addr: str = typer.Option("0.0.0.0", "--trap-addr"),
+    trap_addr: Optional[str] = typer.Option(
+        None, "--trap-addr", help="Address for traps (default: the local address that reaches "
+        "the inventory's agents, never all addresses)."),
     alert: list[str] = typer.Option([], "--alert", help="Alert sink: file:PATH or http(s) URL."),
     concurrency: int = typer.Option(256, "--concurrency", help="Routers polled at once."),
     retention_days: float = typer.Option(400.0, "--retention-days"),

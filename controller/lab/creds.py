@@ -18,14 +18,15 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 SSH_USER = "root"
 SECRETS_FILE = "secrets.yaml"  # JSON, which is YAML too
+SNMP_PROTOCOLS = {"auth_protocol": "sha512", "priv_protocol": "aes256"}  # the snmpd v3 user's
 
 
 @dataclass(frozen=True)
 class Credentials:
     snmp_community: str
     snmp_user: str
-    snmp_auth: str  # SHA passphrase
-    snmp_priv: str  # AES passphrase
+    snmp_auth: str  # auth passphrase (SNMP_PROTOCOLS)
+    snmp_priv: str  # priv passphrase
     snmp_iquery: str  # snmpd's internal user for link up/down traps (noauth, ifTable view only)
     snmp_tune: str  # write community for the ifTable cache timeout only, from the controller only
     ssh_user: str
@@ -76,7 +77,8 @@ def controller_secrets(creds: Credentials) -> dict:
     return {"ssh": {"username": creds.ssh_user, "key_file": creds.ssh_key,
                     "known_hosts": creds.known_hosts},
             "snmp": {"version": "3", "user": creds.snmp_user, "auth_key": creds.snmp_auth,
-                     "priv_key": creds.snmp_priv, "community": creds.snmp_community}}
+                     "priv_key": creds.snmp_priv, "community": creds.snmp_community,
+                     **SNMP_PROTOCOLS}}
 
 
 def load(lab_dir: Path | str) -> Credentials:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from controller.lab import quoting as q
-from controller.lab.creds import Credentials, keypair
+from controller.lab.creds import SNMP_PROTOCOLS, Credentials, keypair
 from controller.lab.state import LabError, RouterState
 from controller.lab.system import FRR_DAEMONS, FRR_DIR, in_netns, read_pid, run, terminate
 from controller.model.topology import Router, Topology
@@ -21,6 +21,7 @@ from controller.southbound.snmp.client import SnmpError, snmp_set
 from controller.credentials import SnmpCredentials
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, dotted
+from controller.southbound.snmp.usm import NET_SNMP_NAMES
 
 FRR_RUN = Path("/var/run/frr")
 FRR_ETC = Path("/etc/frr")
@@ -72,14 +73,15 @@ LINK_OIDS = ".1.3.6.1.2.1.2.2.1.1 .1.3.6.1.2.1.2.2.1.7 .1.3.6.1.2.1.2.2.1.8"
 def snmpd_conf(topo: Topology, router: Router, creds: Credentials, controller_ip: str) -> str:
     """snmpd.conf; every value from the topology or credentials is quoted by `quoting`."""
     subnet = topo.mgmt_subnet
+    auth, priv = (NET_SNMP_NAMES[p] for p in SNMP_PROTOCOLS.values())
     community, tune = (q.snmpd_word("community", c)
                        for c in (creds.snmp_community, creds.snmp_tune))
     user, iquery = (q.snmpd_word("user", u) for u in (creds.snmp_user, creds.snmp_iquery))
     return "\n".join([
         f"agentAddress udp:{router.mgmt.ip}:161,udp:127.0.0.1:161",
         f"rocommunity {community} {subnet}",
-        f"createUser {user} SHA {q.snmpd_quoted('auth', creds.snmp_auth)} "
-        f"AES {q.snmpd_quoted('priv', creds.snmp_priv)}",
+        f"createUser {user} {auth} {q.snmpd_quoted('auth', creds.snmp_auth)} "
+        f"{priv} {q.snmpd_quoted('priv', creds.snmp_priv)}",
         f"rouser {user} priv",
         f"sysLocation {q.snmpd_rest('site name', topo.sites[router.site].name)}",
         "sysContact ngk lab",

@@ -440,7 +440,7 @@ class Monitor:
 def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, once: bool,
                 interval: float = 10.0, concurrency: int = 256, metrics_port: int | None = None,
                 metrics_addr: str = "127.0.0.1", trap_port: int | None = None,
-                trap_addr: str = "0.0.0.0", alerts: Alerts | None = None,
+                trap_addr: str | None = None, alerts: Alerts | None = None,
                 retention_days: float = 400.0, adjacency_every: int = 6) -> dict[str, Any] | None:
     """One cycle (returns its report) or run until SIGINT/SIGTERM (returns None)."""
     import signal

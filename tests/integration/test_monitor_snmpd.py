@@ -113,7 +113,8 @@ def agent(tmp_path):
 
 def test_once_json_v2c_v3_and_faults(tmp_path, agent):
     secrets = tmp_path / "secrets.yaml"
-    secrets.write_text(json.dumps({"default": {"version": "3", **V3}}))
+    secrets.touch(mode=0o600)
+    secrets.write_text(json.dumps({"snmp": {"version": "3", **V3}}))
     inv = write_inventory(tmp_path / "inv", {
         "v2c": host(agent.port, community=agent.community),
         "v3": host(agent.port, secrets_file=str(secrets)),
@@ -196,6 +197,51 @@ def test_prometheus_and_coldstart_trap(tmp_path):
     assert "ngk_snmp_poll_duration_seconds" in body
     events = mon.store.query("SELECT kind, router, source FROM events WHERE source = 'trap'")
     assert ("coldStart", "r1", "trap") in events
+
+
+def test_spoofed_and_wrong_community_traps_never_become_state(tmp_path, caplog):
+    """net-snmp's snmptrap: the inventory router's trap community from its address is recorded;
+    a wrong community, and the right one from an address outside the inventory, are counted and
+    logged (no community in the log) and leave no event or state behind."""
+    port = free_port()
+    inv = write_inventory(tmp_path / "inv", {"r1": host(161, community="ro-it",
+                                                        trap_community="trap-it")})
+    targets, _ = load_inventory(inv)
+    mon = Monitor(targets, Store(tmp_path / "m.db"))
+
+    def snmptrap(community: str, source: str) -> None:
+        subprocess.run(["snmptrap", "-v2c", "-c", community, f"--clientaddr={source}",
+                        f"127.0.0.1:{port}", "", "1.3.6.1.6.3.1.1.5.3",
+                        "1.3.6.1.2.1.2.2.1.1.2", "i", "2", "1.3.6.1.2.1.2.2.1.8.2", "i", "2"],
+                       env={**os.environ, "MIBS": ""}, check=True, capture_output=True)
+
+    async def run() -> TrapReceiver:
+        receiver = TrapReceiver(targets, mon.on_trap, port=port)  # the management address
+        receiver.start()
+        try:
+            for community, source in (("wrong-it", "127.0.0.1"), ("ro-it", "127.0.0.1"),
+                                      ("trap-it", "127.0.0.9"), ("trap-it", "127.0.0.1")):
+                await asyncio.to_thread(snmptrap, community, source)
+            deadline = time.time() + 5
+            while receiver.received + sum(receiver.rejected.values()) < 4 and \
+                    time.time() < deadline:
+                await asyncio.sleep(0.05)
+        finally:
+            receiver.close()
+            mon.close()
+        return receiver
+
+    receiver = asyncio.run(run())
+    assert receiver.host == "127.0.0.1"
+    assert receiver.received == 1 and receiver.rejected == {"wrong_community": 2,
+                                                            "unknown_source": 1}
+    events = mon.store.query("SELECT kind, router, source FROM events")
+    assert events == [("linkDown", "r1", "trap")]
+    assert [r for (r,) in mon.store.query("SELECT DISTINCT router FROM state_changes")] in \
+        ([], ["r1"])
+    assert "127.0.0.9" in caplog.text and "unknown_source" in caplog.text
+    assert "trap-it" not in caplog.text and "wrong-it" not in caplog.text and "ro-it" not in \
+        caplog.text
 
 
 def _netns_ok() -> bool:

@@ -1,5 +1,10 @@
 """SNMPv3 USM messages against RFC 3414's key vector and pysnmp's own USM primitives (an
-independent implementation of the key localisation, HMAC-SHA-96 and the AES-CFB IV)."""
+independent implementation of the key localisation, HMAC-SHA-96 and the AES-CFB IV), the SHA-2 and
+AES-192/256 keys against net-snmp's, and the RFC 3414 3.2 timeliness rules."""
+import json
+import time
+from pathlib import Path
+
 import pytest
 from pyasn1.codec.ber import decoder as pdecoder
 from pyasn1.codec.ber import encoder as pencoder
@@ -12,6 +17,7 @@ from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 from pysnmp.proto.secmod.rfc3826.priv import aes
 
 from controller.southbound.snmp import ber, usm
+from controller.southbound.snmp.inventory import protocol_name
 
 P = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 ENGINE = usm.Engine(bytes.fromhex("80001f8880e9630000d61ff449"), boots=7, time=12345, learned=0)
@@ -170,3 +176,155 @@ def test_a_reply_in_the_wrong_snmp_version_is_a_clean_error():
         return "no error"
 
     assert "another SNMP version" in asyncio.run(scenario())
+
+
+NETSNMP_KEYS = json.loads((Path(__file__).parent / "data" / "netsnmp_usm_keys.json").read_text())
+
+
+@pytest.mark.parametrize("row", NETSNMP_KEYS["keys"],
+                         ids=lambda r: f"{r['auth_protocol']}-{r['priv_protocol']}")
+def test_sha2_and_aes192_256_keys_match_what_net_snmp_localizes(row):
+    """RFC 7860 has no key vectors; net-snmp 5.9.3's own localized (and, for AES-192/256 with a
+    short hash, Blumenthal-extended) keys are the reference."""
+    auth, priv = (protocol_name(row[k]) for k in ("auth_protocol", "priv_protocol"))
+    k = usm.keys("u", row["auth_password"], row["priv_password"], bytes.fromhex(row["engine_id"]),
+                 auth, priv)
+    assert k.auth.hex() == row["auth_key"]
+    assert len(k.priv) == usm.PRIV_PROTOCOLS[priv]
+    assert row["priv_key"].startswith(k.priv.hex())  # net-snmp may keep the unused tail
+
+
+def test_blumenthal_extension_matches_pysnmp():
+    from pysnmp.proto.secmod.eso.priv.aes256 import AesBlumenthal256
+    from pysnmp.proto.secmod.rfc3414.auth import hmacsha
+
+    ku = usm.password_key("priv-pass-2")
+    theirs = AesBlumenthal256().localize_key(hmacsha.HmacSha.SERVICE_ID, univ.OctetString(ku),
+                                             univ.OctetString(ENGINE.engine_id))
+    assert usm.keys("u", "auth-pass-1", "priv-pass-2", ENGINE.engine_id, "sha", "aes256").priv == \
+        bytes(theirs)
+
+
+@pytest.mark.parametrize("auth", list(usm.AUTH_PROTOCOLS))
+@pytest.mark.parametrize("priv", list(usm.PRIV_PROTOCOLS))
+def test_every_protocol_pair_round_trips_and_rejects_tampering(auth, priv):
+    k = usm.keys("ngk", "auth-pass-1", "priv-pass-2", ENGINE.engine_id, auth, priv)
+    pdu = ber.encode_pdu(ber.RESPONSE, 11, 0, 0, ber.encode_varbinds([(SYS_UPTIME, (0x43, 5))]))
+    raw = usm.encode(11, pdu, ENGINE, k, salt=3, flags=usm.AUTH | usm.PRIV)
+    env = usm.parse(raw)
+    assert env.auth_len == usm.AUTH_PROTOCOLS[auth][1]
+    assert usm.open_reply(raw, env, k).varbinds == [(SYS_UPTIME, 5)]
+    flipped = bytearray(raw)
+    flipped[-1] ^= 1
+    with pytest.raises(ber.BerError, match="wrong digest"):
+        usm.open_reply(bytes(flipped), usm.parse(bytes(flipped)), k)
+    other = usm.keys("ngk", "auth-pass-1", "priv-pass-2", ENGINE.engine_id, "sha", "aes")
+    with pytest.raises(ber.BerError):  # the same passwords under another protocol do not pass
+        usm.open_reply(raw, env, other) if auth != "sha" else usm.open_reply(
+            raw, env, usm.keys("ngk", "auth-pass-X", "priv-pass-2", ENGINE.engine_id, auth, priv))
+
+
+def test_a_plaintext_response_to_an_authpriv_request_is_refused():
+    k = usm.keys("ngk", "auth-pass-1", "priv-pass-2", ENGINE.engine_id)
+    pdu = ber.encode_pdu(ber.RESPONSE, 11, 0, 0, ber.encode_varbinds([(SYS_UPTIME, 5)]))
+    raw = usm.encode(11, pdu, ENGINE, k, salt=3, flags=usm.AUTH)
+    with pytest.raises(ber.BerError, match="unencrypted"):
+        usm.open_reply(raw, usm.parse(raw), k)
+
+
+def engine(boots: int = 5, etime: int = 1000) -> usm.Engine:
+    e = usm.Engine(b"e", 0, 0, 0.0)
+    assert e.timely(boots, etime)  # the first authenticated message sets the notion
+    return e
+
+
+def test_timeliness_window_is_150_seconds_back():
+    e = engine()
+    assert e.timely(5, 1000 - 150)
+    assert not e.timely(5, 1000 - 151)
+    assert e.timely(5, 900) and (e.boots, e.latest) == (5, 1000)  # older time: no update
+
+
+def test_timeliness_boots_never_go_back_and_newer_boots_win():
+    e = engine()
+    assert not e.timely(4, 999_999)
+    assert e.boots == 5
+    assert e.timely(6, 3) and (e.boots, e.time) == (6, 3)
+    assert not e.timely(5, 1000)  # the previous boot is now history
+    latched = usm.Engine(b"e", 0, 0, 0.0)
+    assert not latched.timely(usm.MAX_BOOTS, 1)  # boots latched at the maximum: never in time
+
+
+def test_authoritative_window():
+    ours = usm.Engine(b"me", 1, 0, time.monotonic(), synced=True)
+    assert ours.in_window(1, 150) and ours.in_window(1, 0)
+    assert not ours.in_window(1, 151) and not ours.in_window(2, 0) and not ours.in_window(0, 0)
+
+
+@pytest.mark.parametrize("field", ["boots", "time"])
+def test_out_of_range_boots_or_time_are_malformed(field):
+    e = usm.Engine(ENGINE.engine_id, 7, 12345, time.monotonic())
+    setattr(e, field, 2**31) if field == "boots" else setattr(e, "time", -5)
+    raw = usm.encode(1, ber.encode_pdu(ber.GET, 1, 0, 0, ber.encode_varbinds([])), e, None, 1,
+                     flags=0)
+    with pytest.raises(ber.BerError, match="out of range"):
+        usm.parse(raw)
+
+
+def client_against(reply_boots: int, reply_time: int, pdu_id_offset: int = 0) -> tuple[str, dict]:
+    """One v3 GETBULK from the client to an agent (engine boots 7, time 12345, learned now) that
+    answers with an authentic, encrypted Response built here: (outcome, client.errors)."""
+    import asyncio
+
+    from controller.credentials import SnmpCredentials
+    from controller.southbound.snmp.client import SnmpClient, SnmpError
+    from controller.southbound.snmp.inventory import Target
+
+    async def scenario() -> tuple[str, dict]:
+        client = await SnmpClient.create()
+        agent, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+        addr = ("127.0.0.1", agent.get_extra_info("sockname")[1])
+        target = Target("r", *addr, SnmpCredentials("3", user="ngk", auth_key="auth-pass-1",
+                                                    priv_key="priv-pass-2"), 0.5, 0)
+        client.engines[addr] = usm.Engine(ENGINE.engine_id, 7, 12345, time.monotonic(), 12345,
+                                          synced=True)
+        them = usm.Engine(ENGINE.engine_id, reply_boots, reply_time, time.monotonic())
+
+        async def answer() -> None:
+            while not client.pending:
+                await asyncio.sleep(0.005)
+            rid = next(iter(client.pending))
+            pdu = ber.encode_pdu(ber.RESPONSE, rid + pdu_id_offset, 0, 0,
+                                 ber.encode_varbinds([(SYS_UPTIME, (0x43, 5))]))
+            client.datagram_received(usm.encode(rid, pdu, them, KEYS, 9, usm.AUTH | usm.PRIV),
+                                     addr)
+
+        helper = asyncio.create_task(answer())
+        try:
+            await client.bulk(target, [SYS_UPTIME], [], 1)
+            return "ok", dict(client.errors)
+        except SnmpError as exc:
+            return str(exc), dict(client.errors)
+        finally:
+            await helper
+            agent.close()
+            client.close()
+
+    return asyncio.run(scenario())
+
+
+def test_client_accepts_a_timely_reply_with_its_request_id():
+    assert client_against(7, 12345) == ("ok", {})
+    assert client_against(8, 2) == ("ok", {})  # the agent rebooted: newer boots win
+
+
+def test_client_rejects_a_reply_with_another_request_id_inside():
+    outcome, errors = client_against(7, 12345, pdu_id_offset=1)
+    assert "request-id" in outcome and errors == {"wrongRequestId": 1}
+
+
+@pytest.mark.parametrize("boots, etime", [(6, 12345), (7, 12345 - 200)])
+def test_client_rejects_a_reply_from_an_older_boot_or_outside_the_window(boots, etime):
+    outcome, errors = client_against(boots, etime)
+    assert "time window" in outcome and errors == {"notInTimeWindow": 1}

@@ -47,7 +47,9 @@ def is_exception(value: Any) -> bool:
 class Pdu:
     """A decoded message: version, community, PDU tag and fields, var-binds in wire order.
 
-    For GETBULK, error_status/error_index hold non-repeaters/max-repetitions.
+    For GETBULK, error_status/error_index hold non-repeaters/max-repetitions. `raw_varbinds` is
+    the encoded var-bind list as received (an inform's Response echoes it); a v3 scoped PDU
+    also has its contextEngineID and contextName.
     """
 
     version: int
@@ -57,6 +59,9 @@ class Pdu:
     error_status: int
     error_index: int
     varbinds: list[tuple[Oid, Any]]
+    raw_varbinds: bytes = b""
+    context_engine_id: bytes = b""
+    context_name: bytes = b""
 
 
 # --- encoding ------------------------------------------------------------------------------
@@ -201,6 +206,8 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[Oid, Any]]:
         if otag != 0x06:
             raise BerError("var-bind name is not an OID")
         vtag, vstart, vend = header(data, oend)
+        if vb_end > end or vend > vb_end:
+            raise BerError("var-bind overruns its list")
         out.append((_oid(data[ostart:oend]), _value(vtag, data[vstart:vend])))
         pos = vb_end
     return out
@@ -235,4 +242,4 @@ def decode_pdu(data: bytes, pos: int, version: int, community: bytes) -> Pdu:
     if vtag != 0x30:
         raise BerError("var-bind list is not a SEQUENCE")
     return Pdu(version, community, ptag, request_id, status, index,
-               decode_varbinds(data, vstart, vend))
+               decode_varbinds(data, vstart, vend), data[pos:vend])

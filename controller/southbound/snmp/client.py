@@ -1,10 +1,12 @@
 """The SNMP client: hand-built BER on one asyncio UDP socket with a large receive buffer, for v2c
 and v3 authPriv (USM, usm.py) alike. Requests are matched to replies by request-id (v2c) or
-msgID (v3), which share one counter.
+msgID (v3), which share one counter; a v3 reply must also carry the request-id of its request
+inside the authenticated, encrypted PDU.
 
 v3 engines are discovered on first use per agent address and kept in time sync from every
-authenticated reply; an agent that restarted (notInTimeWindow) or was replaced
-(unknownEngineID) is re-synchronised once per request.
+authenticated reply (RFC 3414 3.2: boots and time never go back; a reply from an older boot or
+more than 150 s behind is rejected); an agent that restarted (notInTimeWindow) or was replaced
+(unknownEngineID) is re-synchronised once per request. Rejected replies are counted in `errors`.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import asyncio
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +49,7 @@ class SnmpClient(asyncio.DatagramProtocol):
         self._id = random.randrange(1 << 30)
         self._salt = usm.new_salt()
         self.sent = self.received = 0
+        self.errors: Counter[str] = Counter()  # rejected replies by reason
 
     @classmethod
     async def create(cls) -> SnmpClient:
@@ -84,6 +88,7 @@ class SnmpClient(asyncio.DatagramProtocol):
                     return
                 rid = reply.request_id
         except ber.BerError as exc:
+            self.errors["malformed"] += 1
             self.malformed[addr[:2]] = str(exc)
             return
         entry = self.pending.get(rid)
@@ -102,7 +107,7 @@ class SnmpClient(asyncio.DatagramProtocol):
             pdu = await self._v3(target, tag, field1, field2, varbinds)
         else:
             community = target.credentials.community.encode()
-            pdu = await self._exchange(target, lambda rid: ber.encode_message(
+            _, pdu = await self._exchange(target, lambda rid: ber.encode_message(
                 ber.V2C, community, tag, rid, field1, field2, varbinds))
         if pdu.error_status:
             name = ERROR_STATUS.get(pdu.error_status, str(pdu.error_status))
@@ -116,21 +121,16 @@ class SnmpClient(asyncio.DatagramProtocol):
         resynced = False
         while True:
             engine = await self._engine(target)
-            k = usm.keys(c.user, c.auth_key, c.priv_key, engine.engine_id)
+            k = usm.keys(c.user, c.auth_key, c.priv_key, engine.engine_id, c.auth_protocol,
+                         c.priv_protocol)
 
             def build(rid: int) -> bytes:
                 self._salt += 1
                 pdu = ber.encode_pdu(tag, rid, field1, field2, varbinds)
                 return usm.encode(rid, pdu, engine, k, self._salt)
 
-            data, env = await self._exchange(target, build, v3=True)
-            try:
-                pdu = usm.open_reply(data, env, k)
-            except ber.BerError as exc:
-                raise SnmpError(f"SNMPv3: {exc}") from None
-            if env.flags & usm.AUTH and env.engine_id == engine.engine_id:
-                self.engines[addr] = usm.Engine(env.engine_id, env.boots, env.time,
-                                                time.monotonic())
+            rid, (data, env) = await self._exchange(target, build, v3=True)
+            pdu = self._check_v3(data, env, k, engine, rid)
             if pdu.tag != ber.REPORT:
                 return pdu
             reason = usm.report_reason(pdu)
@@ -140,12 +140,32 @@ class SnmpClient(asyncio.DatagramProtocol):
             if reason == "unknownEngineID":
                 self.engines.pop(addr, None)
 
+    def _check_v3(self, data: bytes, env: usm.Envelope, k: usm.Keys, engine: usm.Engine,
+                  rid: int) -> ber.Pdu:
+        """The reply's PDU once its digest, engine, time window and request-id are right."""
+        try:
+            pdu = usm.open_reply(data, env, k)
+            if env.flags & usm.AUTH and env.engine_id != engine.engine_id:
+                raise ber.BerError("authenticated by another engine ID than asked")
+        except ber.BerError as exc:
+            self.errors["unauthentic"] += 1
+            raise SnmpError(f"SNMPv3: {exc}") from None
+        if env.flags & usm.AUTH and not engine.timely(env.boots, env.time):
+            self.errors["notInTimeWindow"] += 1
+            raise SnmpError(f"SNMPv3: reply outside the time window (boots {env.boots}, time "
+                            f"{env.time}; the engine is at boots {engine.boots}, time "
+                            f"{engine.now()}): replayed, or the agent lost its boot counter")
+        if pdu.request_id != rid and not (pdu.tag == ber.REPORT and pdu.request_id == 0):
+            self.errors["wrongRequestId"] += 1
+            raise SnmpError(f"SNMPv3: reply for request-id {pdu.request_id}, not {rid}")
+        return pdu
+
     async def _engine(self, target: Target) -> usm.Engine:
         """The agent's engine ID, boots and time, discovered once per address."""
         addr = (target.host, target.port)
         async with self._discovering.setdefault(addr, asyncio.Lock()):
             if addr not in self.engines:
-                data, env = await self._exchange(target, lambda rid: usm.encode(
+                _, (data, env) = await self._exchange(target, lambda rid: usm.encode(
                     rid, ber.encode_pdu(ber.GET, rid, 0, 0, ber.encode_varbinds([])),
                     None, None, 0), v3=True)
                 try:
@@ -159,9 +179,9 @@ class SnmpClient(asyncio.DatagramProtocol):
             return self.engines[addr]
 
     async def _exchange(self, target: Target, build: Callable[[int], bytes],
-                        v3: bool = False) -> Any:
-        """Send build(id) until a matching reply comes (timeout and retries of the target): a
-        decoded PDU, or for v3 the raw message and its envelope."""
+                        v3: bool = False) -> tuple[int, Any]:
+        """Send build(id) until a matching reply comes (timeout and retries of the target): the
+        id and a decoded PDU, or for v3 the raw message and its envelope."""
         addr = (target.host, target.port)
         loop = asyncio.get_running_loop()
         for _ in range(target.retries + 1):
@@ -180,7 +200,7 @@ class SnmpClient(asyncio.DatagramProtocol):
                 if isinstance(reply, tuple) != v3:
                     raise SnmpError("malformed response: the agent answered in another SNMP "
                                     "version")
-                return reply
+                return rid, reply
         bad = self.malformed.pop(addr, None)
         if bad:
             raise SnmpError(f"malformed response: {bad}")

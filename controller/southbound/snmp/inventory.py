@@ -15,11 +15,10 @@ from typing import Any
 
 from controller.credentials import Secrets, SnmpCredentials, load_secrets
 from controller.model.source import Diagnostic, Document, InputError, load_yaml
+from controller.southbound.snmp.usm import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 
-AUTH_PROTOCOLS = ("sha",)
-PRIV_PROTOCOLS = ("aes",)
-SETTINGS = {"version", "community", "user", "auth_protocol", "auth_key", "priv_protocol",
-            "priv_key", "engine_id", "port", "timeout", "retries", "secrets_file"}
+SETTINGS = {"version", "community", "trap_community", "user", "auth_protocol", "auth_key",
+            "priv_protocol", "priv_key", "engine_id", "port", "timeout", "retries", "secrets_file"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +51,36 @@ def _secrets(path: Path, mtime_ns: int) -> Secrets:
     return load_secrets(env={}, path=path)
 
 
+def protocol_name(value: Any) -> str:
+    """An auth/priv protocol name as the inventory spells it; net-snmp's spelling works too
+    (SHA-256 -> sha256, AES-128 -> aes)."""
+    name = str(value).lower().replace("-", "")
+    return "aes" if name == "aes128" else name
+
+
 def credentials(settings: dict[str, Any]) -> SnmpCredentials:
     """Check and build credentials from resolved settings; ValueError says what is wrong."""
     unknown = set(settings) - SETTINGS
     if unknown:
         raise ValueError(f"unknown SNMP setting(s): {', '.join(sorted(unknown))}")
     version = str(settings.get("version", "2c"))
+    trap_community = settings.get("trap_community") or settings.get("community")
+    trap_community = str(trap_community) if trap_community else None
     if version == "2c":
         if not settings.get("community"):
             raise ValueError("SNMPv2c needs a community")
-        return SnmpCredentials("2c", community=str(settings["community"]))
+        return SnmpCredentials("2c", community=str(settings["community"]),
+                               trap_community=trap_community)
     if version != "3":
         raise ValueError(f"SNMP version must be 2c or 3, not {version!r}")
     for key in ("user", "auth_key", "priv_key"):
         if not settings.get(key):
             raise ValueError(f"SNMPv3 authPriv needs {key}")
-    auth = str(settings.get("auth_protocol", "sha")).lower()
-    priv = str(settings.get("priv_protocol", "aes")).lower()
+    auth, priv = (protocol_name(settings.get(key, default)) for key, default in
+                  (("auth_protocol", "sha"), ("priv_protocol", "aes")))
     if auth not in AUTH_PROTOCOLS or priv not in PRIV_PROTOCOLS:
-        raise ValueError(f"SNMPv3 supports auth {AUTH_PROTOCOLS} and priv {PRIV_PROTOCOLS}")
+        raise ValueError(f"SNMPv3 supports auth {', '.join(AUTH_PROTOCOLS)} and priv "
+                         f"{', '.join(PRIV_PROTOCOLS)}")
     if len(str(settings["auth_key"])) < 8 or len(str(settings["priv_key"])) < 8:
         raise ValueError("SNMPv3 keys must be at least 8 characters")
     engine_id = settings.get("engine_id")
@@ -79,9 +89,10 @@ def credentials(settings: dict[str, Any]) -> SnmpCredentials:
         bytes.fromhex(engine_id)  # ValueError if not hex
     community = settings.get("community")
     return SnmpCredentials("3", community=str(community) if community else None,
-                       user=str(settings["user"]), auth_protocol=auth,
-                       auth_key=str(settings["auth_key"]), priv_protocol=priv,
-                       priv_key=str(settings["priv_key"]), engine_id=engine_id)
+                           trap_community=trap_community, user=str(settings["user"]),
+                           auth_protocol=auth, auth_key=str(settings["auth_key"]),
+                           priv_protocol=priv, priv_key=str(settings["priv_key"]),
+                           engine_id=engine_id)
 
 
 def _optional(path: Path) -> Document | None:

@@ -1,31 +1,55 @@
 """Trap receiver: coldStart, warmStart, linkDown, linkUp and the OSPF-TRAP-MIB (RFC 4750)
-ospfNbrStateChange and ospfIfStateChange over SNMPv2c and v3 (pysnmp's
-notification receiver on one UDP port). Each notification becomes a `Trap` for a callback.
+ospfNbrStateChange and ospfIfStateChange, as SNMPv2c traps/informs or SNMPv3 authPriv
+traps/informs, on one UDP socket bound to the management address. Each notification accepted
+becomes a `Trap` for a callback; everything else is counted in `rejected` (by reason) and logged
+without any secret, and never reaches the callback.
 
-The sending router is found by its v3 engine ID, else by source address (the inventory's
-management IP). v3 traps are accepted from agents whose `engine_id` is in the inventory; v3
-informs need no engine ID. Communities and users come from the inventory.
+- v2c: only from an inventory address, with that router's trap community (`trap_community`,
+  default `community`); informs are answered with a Response.
+- v3 traps: the sender is the authoritative engine; its `engine_id` must be in the inventory,
+  the message authPriv with that router's keys and timely (RFC 3414 3.2 step 7b).
+- v3 informs: this receiver is the authoritative engine (a fresh engine ID per start, so boots
+  is 1); it answers discovery probes from inventory addresses with a Report, checks the time
+  window (step 7a; a late inform gets a notInTimeWindow Report to resynchronise the sender)
+  and answers an accepted inform with an authPriv Response.
 """
 from __future__ import annotations
 
+import asyncio
+import hmac
+import ipaddress
+import logging
+import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.southbound.snmp import ber
+from controller.errors import InputError
+from controller.southbound.snmp import ber, usm
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import (
     IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, OSPF_IF_IP_ADDRESS, OSPF_IF_STATE,
     OSPF_NBR_IP_ADDR, OSPF_NBR_RTR_ID, OSPF_NBR_STATE, OSPF_ROUTER_ID, SNMP_TRAP_OID, TRAPS, Oid,
     dotted, ospf_index_address)
 
+log = logging.getLogger(__name__)
+# snmpEngineID of this receiver: RFC 3411 format 5 (octets) under net-snmp's enterprise number,
+# 8 random bytes per start
+ENGINE_ID_PREFIX = bytes.fromhex("80001f8805")
+UNKNOWN_ENGINE_IDS = usm.USM_STATS_PREFIX + (4, 0)
+NOT_IN_TIME_WINDOWS = usm.USM_STATS_PREFIX + (2, 0)
+LOG_EVERY_S = 60.0  # a reason/source pair is logged at most once a minute (with its count)
+LOG_MEMORY = 4096  # reason/source pairs remembered for that (spoofed sources are unbounded)
+BATCH = 64  # datagrams read per wake-up before the loop runs other work
+
 
 @dataclass(slots=True)
 class Trap:
     kind: str  # a name in oids.TRAPS or the dotted OID of another trap
-    router: str | None  # None: sender not in the inventory
+    router: str | None  # the inventory router that sent it (the receiver passes no other)
     source: str
     received: float  # time.time() when the receiver got it
     if_index: int | None = None
@@ -38,23 +62,6 @@ class Trap:
     ospf_if_address: str | None = None  # ospfIfIpAddress: the sender's own interface address
     ospf_if_state: int | None = None  # ospfIfState, oids.IF_STATE
     varbinds: dict[str, Any] = field(default_factory=dict)
-
-
-def plain_value(value: Any) -> Any:
-    """pyasn1 value -> the plain value the BER codec gives."""
-    name = type(value).__name__
-    if name in ("NoSuchObject", "NoSuchInstance", "EndOfMibView"):
-        return {"NoSuchObject": ber.NO_SUCH_OBJECT, "NoSuchInstance": ber.NO_SUCH_INSTANCE,
-                "EndOfMibView": ber.END_OF_MIB_VIEW}[name]
-    if name in ("OctetString", "Opaque", "DisplayString", "Bits"):
-        return value.asOctets()
-    if name in ("ObjectName", "ObjectIdentifier"):
-        return tuple(value)
-    if name == "IpAddress":
-        return ".".join(map(str, value.asNumbers()))
-    if name == "Null":
-        return None
-    return int(value)
 
 
 def _ospf(trap: Trap, name: Oid, value: Any) -> None:
@@ -99,60 +106,237 @@ def parse(varbinds: list[tuple[tuple[int, ...], Any]], router: str | None, sourc
     return trap
 
 
+class Rejected(Exception):
+    """A notification not accepted; `reason` is the counter, `detail` carries no secret."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+def _address(text: str) -> str:
+    """An IP address in one canonical spelling (IPv4-mapped IPv6 as IPv4)."""
+    ip = ipaddress.ip_address(text.split("%")[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)
+
+
+def management_address(targets: list[Target]) -> str:
+    """The local address this host reaches every inventory agent from: where their traps are
+    expected. InputError when the agents are reached from several addresses (or none)."""
+    local = set()
+    for host in sorted({t.host for t in targets}):
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            try:
+                s.connect((host, 162))  # UDP: picks the route and source, sends nothing
+            except OSError as exc:
+                raise InputError(f"traps: no route to the agent at {host} "
+                                 f"({exc.strerror})") from None
+            local.add(s.getsockname()[0])
+    if len(local) != 1:
+        found = ", ".join(sorted(local)) or "none"
+        raise InputError(f"traps: the inventory's agents are reached from {len(local)} local "
+                         f"addresses ({found}), not one; choose one with --trap-addr")
+    return local.pop()
+
+
 class TrapReceiver:
+    """Receives on `host` (default: `management_address(targets)`) and `port`."""
+
     def __init__(self, targets: list[Target], callback: Callable[[Trap], None],
-                 host: str = "0.0.0.0", port: int = 162):
-        self.targets, self.callback, self.host, self.port = targets, callback, host, port
-        self.engine: Any = None
-        self.by_engine = {t.credentials.engine_id: t.router for t in targets
-                          if t.credentials.engine_id}
-        by_host: dict[str, list[str]] = {}
+                 host: str | None = None, port: int = 162):
+        self.targets, self.callback, self.port = targets, callback, port
+        self.host = host or management_address(targets)
+        self.sock: socket.socket | None = None
+        self.received = 0  # notifications accepted
+        self.probes = 0  # v3 engine-discovery probes answered
+        self.rejected: Counter[str] = Counter()
+        self._logged: dict[tuple[str, str], float] = {}
+        self.by_host: dict[str, list[Target]] = {}
         for t in targets:
-            by_host.setdefault(t.host, []).append(t.router)
-        self.by_host = {h: r[0] for h, r in by_host.items() if len(r) == 1}
-        self.received = 0
+            self.by_host.setdefault(_address(t.host), []).append(t)
+        self.by_engine: dict[bytes, list[Target]] = {}
+        for t in targets:
+            if t.credentials.version == "3" and t.credentials.engine_id:
+                self.by_engine.setdefault(bytes.fromhex(t.credentials.engine_id), []).append(t)
+        self.engine = usm.Engine(ENGINE_ID_PREFIX + os.urandom(8), 1, 0, time.monotonic(),
+                                 synced=True)
+        self.peers: dict[bytes, usm.Engine] = {}  # trap senders' engines (timeliness)
+        self._salt = usm.new_salt()
 
     def start(self) -> None:
-        """Bind the port (now: OSError if taken) and register communities/users; needs a running
-        asyncio loop."""
-        from pysnmp.carrier.asyncio.dgram import udp
-        from pysnmp.entity import config, engine
-        from pysnmp.entity.rfc3413 import ntfrcv
-        from pysnmp.proto.rfc1902 import OctetString
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        """Bind the port (now: OSError if taken) and read it from the running asyncio loop."""
+        family = socket.AF_INET6 if ipaddress.ip_address(self.host).version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.bind((self.host, self.port))
-        except OSError:
+            sock.setblocking(False)
+            asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
+        except (OSError, RuntimeError):
             sock.close()
             raise
-        sock.setblocking(False)
-        self.engine = engine.SnmpEngine()
-        config.add_transport(self.engine, udp.DOMAIN_NAME,
-                             udp.UdpAsyncioTransport().open_server_mode(sock=sock))
-        communities = sorted({t.credentials.community for t in self.targets
-                              if t.credentials.community})
-        for i, community in enumerate(communities):
-            config.add_v1_system(self.engine, f"ngk-c{i}", community)
-        users = {(c.user, c.auth_key, c.priv_key, c.engine_id) for c in
-                 (t.credentials for t in self.targets) if c.version == "3"}
-        for user, auth, priv, engine_id in sorted(users, key=str):
-            extra = {"securityEngineId": OctetString(hexValue=engine_id)} if engine_id else {}
-            config.add_v3_user(self.engine, user, config.USM_AUTH_HMAC96_SHA, auth,
-                               config.USM_PRIV_CFB128_AES, priv, **extra)
-        ntfrcv.NotificationReceiver(self.engine, self._received)
-
-    def _received(self, snmp_engine: Any, state_ref: Any, context_engine_id: Any,
-                  _context_name: Any, varbinds: Any, _ctx: Any) -> None:
-        now = time.time()
-        self.received += 1
-        _, address = snmp_engine.message_dispatcher.get_transport_info(state_ref)
-        source = str(address[0])
-        engine_hex = context_engine_id.asOctets().hex() if context_engine_id else ""
-        router = self.by_engine.get(engine_hex) or self.by_host.get(source)
-        plain = [(tuple(name), plain_value(value)) for name, value in varbinds]
-        self.callback(parse(plain, router, source, now))
+        self.sock = sock
 
     def close(self) -> None:
-        if self.engine is not None:
-            self.engine.close_dispatcher()
+        if self.sock is not None:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
+
+    def _readable(self) -> None:
+        for _ in range(BATCH):
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # an ICMP error queued on the socket: nothing to read
+                log.debug("trap socket: %s", exc)
+                return
+            self.handle(data, addr)
+
+    def handle(self, data: bytes, addr: tuple[Any, ...]) -> Trap | None:
+        """One datagram: the Trap passed to the callback, or None (counted and logged)."""
+        now = time.time()
+        try:
+            source = _address(str(addr[0]))
+        except ValueError:
+            source = str(addr[0])
+        try:
+            if usm.msg_version(data) == usm.V3:
+                trap = self._v3(data, source, addr, now)
+            else:
+                trap = self._v2c(data, source, addr, now)
+        except Rejected as exc:
+            self._reject(exc.reason, source, exc.detail)
+            return None
+        except ber.BerError as exc:
+            self._reject("malformed", source, str(exc))
+            return None
+        if trap is None:  # a discovery probe, answered
+            return None
+        self.received += 1
+        self.callback(trap)
+        return trap
+
+    def _reject(self, reason: str, source: str, detail: str) -> None:
+        self.rejected[reason] += 1
+        key = (reason, source)
+        now = time.monotonic()
+        if now - self._logged.get(key, -LOG_EVERY_S) >= LOG_EVERY_S:
+            if len(self._logged) >= LOG_MEMORY:
+                self._logged.clear()
+            self._logged[key] = now
+            log.warning("trap from %s rejected: %s%s (%d rejected for this reason so far)",
+                        source, reason, f": {detail}" if detail else "", self.rejected[reason])
+
+    def _send(self, message: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            self.sock.sendto(message, addr)
+        except (OSError, AttributeError) as exc:  # AttributeError: handle() without start()
+            log.debug("trap receiver could not answer %s: %s", addr[0], exc)
+
+    # --- SNMPv2c ---------------------------------------------------------------------------
+    def _v2c(self, data: bytes, source: str, addr: tuple[Any, ...], now: float) -> Trap:
+        pdu = ber.decode_message(data)
+        if pdu.version != ber.V2C:
+            raise Rejected("unsupported_version", "SNMPv1 traps are not accepted")
+        if pdu.tag not in (ber.TRAP_V2, ber.INFORM):
+            raise Rejected("not_a_notification", f"PDU tag 0x{pdu.tag:02x}")
+        senders = self.by_host.get(source)
+        if not senders:
+            raise Rejected("unknown_source", "not an inventory address")
+        routers = [t.router for t in senders if _community_ok(t, pdu.community)]
+        if not routers:
+            raise Rejected("wrong_community", "for " + ", ".join(t.router for t in senders))
+        if len(routers) > 1:
+            raise Rejected("ambiguous_source", "routers " + ", ".join(routers))
+        if pdu.tag == ber.INFORM:
+            self._send(ber.tlv(0x30, ber.enc_int(ber.V2C) + ber.tlv(0x04, pdu.community)
+                               + ber.encode_pdu(ber.RESPONSE, pdu.request_id, 0, 0,
+                                                pdu.raw_varbinds)), addr)
+        return parse(pdu.varbinds, routers[0], source, now)
+
+    # --- SNMPv3 ----------------------------------------------------------------------------
+    def _v3(self, data: bytes, source: str, addr: tuple[Any, ...], now: float) -> Trap | None:
+        env = usm.parse(data)
+        if env.engine_id == self.engine.engine_id or not env.engine_id:
+            return self._inform(data, env, source, addr, now)
+        known = self.by_engine.get(env.engine_id)
+        if not known:
+            raise Rejected("unknown_engine", "engine ID not in the inventory")
+        if env.flags & (usm.AUTH | usm.PRIV) != usm.AUTH | usm.PRIV:
+            raise Rejected("unsupported_security_level", "only authPriv is accepted")
+        target, pdu, _ = _authentic(data, env, known, env.engine_id)
+        peer = self.peers.setdefault(env.engine_id, usm.Engine(env.engine_id, 0, 0, 0.0))
+        if not peer.timely(env.boots, env.time):
+            raise Rejected("not_in_time_window",
+                           f"{target.router}: boots {env.boots} time {env.time}, expected boots "
+                           f"{peer.boots} time {peer.now()}")
+        if pdu.tag != ber.TRAP_V2:
+            raise Rejected("not_a_notification", f"PDU tag 0x{pdu.tag:02x}")
+        return parse(pdu.varbinds, target.router, source, now)
+
+    def _inform(self, data: bytes, env: usm.Envelope, source: str, addr: tuple[Any, ...],
+                now: float) -> Trap | None:
+        """A v3 message to this receiver as authoritative engine: a discovery probe or an
+        inform."""
+        senders = [t for t in self.by_host.get(source, ()) if t.credentials.version == "3"]
+        if not senders:
+            raise Rejected("unknown_source", "not the address of an SNMPv3 inventory router")
+        if not env.flags & usm.AUTH:
+            if env.engine_id or not env.flags & usm.REPORTABLE:
+                raise Rejected("unsupported_security_level", "only authPriv is accepted")
+            probe = usm.open_message(data, env, None)
+            self.probes += 1
+            self._report(env, probe.request_id, UNKNOWN_ENGINE_IDS, self.probes, None, addr)
+            return None
+        if not env.flags & usm.PRIV:
+            raise Rejected("unsupported_security_level", "only authPriv is accepted")
+        if env.engine_id != self.engine.engine_id:
+            raise Rejected("unknown_engine", "authenticated for another engine ID")
+        target, pdu, k = _authentic(data, env, senders, self.engine.engine_id)
+        if not self.engine.in_window(env.boots, env.time):
+            self._report(env, pdu.request_id, NOT_IN_TIME_WINDOWS,
+                         self.rejected["not_in_time_window"] + 1, k, addr)
+            raise Rejected("not_in_time_window", f"{target.router}: inform outside the window")
+        if pdu.tag != ber.INFORM:
+            raise Rejected("not_a_notification", f"PDU tag 0x{pdu.tag:02x}")
+        self._salt += 1
+        response = ber.encode_pdu(ber.RESPONSE, pdu.request_id, 0, 0, pdu.raw_varbinds)
+        self._send(usm.encode(env.msg_id, response, self.engine, k, self._salt,
+                              usm.AUTH | usm.PRIV, (pdu.context_engine_id, pdu.context_name)),
+                   addr)
+        return parse(pdu.varbinds, target.router, source, now)
+
+    def _report(self, env: usm.Envelope, request_id: int, counter: Oid, count: int,
+                k: usm.Keys | None, addr: tuple[Any, ...]) -> None:
+        """A Report PDU with one usmStats counter (noAuthNoPriv, or authNoPriv with `k`)."""
+        pdu = ber.encode_pdu(ber.REPORT, request_id, 0, 0,
+                             ber.encode_varbinds([(counter, (0x41, count & 0xFFFFFFFF))]))
+        self._send(usm.encode(env.msg_id, pdu, self.engine, k, 0,
+                              flags=usm.AUTH if k else 0), addr)
+
+
+def _community_ok(target: Target, community: bytes) -> bool:
+    expected = target.credentials.trap_community or target.credentials.community
+    return bool(expected) and hmac.compare_digest(expected.encode(), community)
+
+
+def _authentic(data: bytes, env: usm.Envelope, candidates: list[Target], engine_id: bytes
+               ) -> tuple[Target, ber.Pdu, usm.Keys]:
+    """The candidate (of the message's user) whose keys, localized to `engine_id`, authenticate
+    and decrypt the message; Rejected when none does."""
+    users = [t for t in candidates if t.credentials.user and
+             hmac.compare_digest(t.credentials.user.encode(), env.user)]
+    if not users:
+        raise Rejected("unknown_user", "no SNMPv3 user of that name for this sender")
+    error = ""
+    for target in users:  # several routers may share a user name, with different keys
+        c = target.credentials
+        k = usm.keys(c.user, c.auth_key, c.priv_key, engine_id, c.auth_protocol, c.priv_protocol)
+        try:
+            return target, usm.open_message(data, env, k), k
+        except ber.BerError as exc:
+            error = str(exc)
+    raise Rejected("unauthentic", error)
