@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ class Store:
         self.pending: list[tuple[str, list[tuple]]] = []
         self.pending_rows = 0
         self.dropped_rows = 0
-        self.errors: list[tuple[float, str]] = []
+        self.errors: deque[tuple[float, str]] = deque(maxlen=100)  # the last 100
+        self.error_count = 0  # every error since start (monotonic: store_error events, metric)
         self.conn: sqlite3.Connection | None = None
 
     def register(self, component: str, steps: Sequence[str]) -> None:
@@ -117,7 +119,7 @@ class Store:
     def record_error(self, reason: str) -> None:
         log.warning("store %s: %s", self.path, reason)
         self.errors.append((time.time(), reason))
-        del self.errors[:-100]
+        self.error_count += 1
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Read rows; raises sqlite3.Error (readers decide how to report it)."""

@@ -13,7 +13,7 @@ import typer
 from controller.errors import InputError
 from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
-from controller.services import monitor as service
+from controller.services.monitor import app as service
 from controller.services import uptime as uptime_service
 from controller.services.alerts import Alerts, sink
 from controller.southbound.snmp.inventory import load_inventory
@@ -112,8 +112,9 @@ def uptime(
 
 def _render_uptime(report: dict[str, Any]) -> None:
     for key, title in (("routers", "router"), ("links", "link"), ("datacentre_pairs", "pair")):
-        table(f"Availability per {title}", [title, "availability %", "downtime s", "outages"],
-              [[x[title], x["availability_pct"], x["downtime_s"], x["outages"]]
+        table(f"Availability per {title} (of the time observed)",
+              [title, "availability %", "observed %", "downtime s", "outages"],
+              [[x[title], x["availability_pct"], x["observed_pct"], x["downtime_s"], x["outages"]]
                for x in report[key]])
 
 

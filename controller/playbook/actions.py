@@ -111,7 +111,7 @@ def verify_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outco
 def snmp_check(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
     """One SNMP poll cycle: every target reachable and every IP-link interface up."""
     from controller.services.compliance import link_interfaces
-    from controller.services.monitor import run_monitor
+    from controller.services.monitor.app import run_monitor
     from controller.southbound.snmp.inventory import load_inventory
     from controller.store import Store
     hosts, _ = load_inventory(_inventory(ctx))

@@ -67,7 +67,7 @@ class MonitorWatch:
         from controller.lab.daemons import TRAP_PORT
         from controller.lab.network import controller_address
         from controller.services.impact import ImpactMapper
-        from controller.services.monitor import Monitor
+        from controller.services.monitor.app import Monitor
         from controller.southbound.snmp.inventory import load_inventory
         from controller.southbound.snmp.traps import TrapReceiver
 

@@ -24,7 +24,7 @@ from controller.lab.faults import lab_cut, lab_restore
 from controller.model.layers import outage, resolve_element
 from controller.model.topology import Topology
 from controller.services.impact import ImpactMapper
-from controller.services.monitor import Monitor
+from controller.services.monitor.app import Monitor
 from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.traps import TrapReceiver
 from controller.store import Store

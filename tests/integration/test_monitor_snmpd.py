@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from controller.cli.main import app
 from controller.services.metrics import serve_metrics
-from controller.services.monitor import Monitor
+from controller.services.monitor.app import Monitor
 from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.traps import TrapReceiver
 from controller.store import Store
