@@ -75,7 +75,8 @@ class MonitorWatch:
         try:  # the drill goes on without the monitor; the reason is reported
             targets, _ = load_inventory(Path(self.state.dir) / "inventory")
             # the topology maps OSPF neighbour traps to links (and events to their impact)
-            monitor = Monitor(targets, Store(self.workdir / "monitor.db"), ImpactMapper(self.topo))
+            monitor = Monitor(targets, Store(self.workdir / "monitor.db"), ImpactMapper(self.topo),
+                              interval=self.PAUSE_S)
             receiver = TrapReceiver(targets, lambda t: self._check(monitor.on_trap(t), "trap"),
                                     str(controller_address(self.topo).ip), TRAP_PORT)
             try:

@@ -170,7 +170,7 @@ def test_prometheus_and_coldstart_trap(tmp_path):
     inv = write_inventory(tmp_path / "inv", {"r1": host(port, community="ngk-it")})
     targets, _ = load_inventory(inv)
     mon = Monitor(targets, Store(tmp_path / "m.db"))
-    server = serve_metrics(mon, metrics_port)
+    server = serve_metrics(mon.snapshot, metrics_port)
     agent = Agent(tmp_path / "agent", port, trap_port=trap_port)
 
     async def run():
