@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DB = Path("/var/lib/ngk/ngk.db")
+from controller.paths import state_path
+
 log = logging.getLogger(__name__)
 
 BASE_SCHEMA = """CREATE TABLE IF NOT EXISTS schema_versions (
@@ -27,9 +28,9 @@ BASE_SCHEMA = """CREATE TABLE IF NOT EXISTS schema_versions (
 
 
 class Store:
-    def __init__(self, path: str | Path = DEFAULT_DB, busy_timeout_ms: int = 200,
+    def __init__(self, path: str | Path | None = None, busy_timeout_ms: int = 200,
                  max_pending: int = 1_000_000):
-        self.path = Path(path)
+        self.path = Path(path) if path else state_path("ngk.db")
         self.busy_timeout_ms = busy_timeout_ms
         self.max_pending = max_pending
         self.schemas: dict[str, list[str]] = {}

@@ -20,9 +20,11 @@ from controller.services import compliance as service
 from controller.services import reports
 from controller.services import schedule as scheduling
 from controller.southbound.nornir_setup import build_nornir
-from controller.store import DEFAULT_DB, Store
+from controller.paths import state_path
+from controller.store import Store
 
-DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store (history).")
+DbOption = typer.Option(None, "--db", envvar="NGK_DB",
+                          help="SQLite store (history) (default $NGK_STATE_DIR/ngk.db).")
 WorkersOption = typer.Option(20, "--workers", "-w", min=1, help="Routers read in parallel.")
 EXIT_VIOLATION, EXIT_UNKNOWN = 1, 3
 app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
@@ -49,7 +51,7 @@ def compliance(
     html: Optional[Path] = typer.Option(None, "--html", help="Write a single-file HTML report."),
     fix: bool = typer.Option(False, "--fix", help="Hand non-compliant routers to deploy."),
     commit: bool = typer.Option(False, "--commit", help="With --fix: apply (default dry-run)."),
-    db: Path = DbOption,
+    db: Optional[Path] = DbOption,
     no_history: bool = typer.Option(False, "--no-history", help="Do not record this run."),
     workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
@@ -102,9 +104,10 @@ def _show(report: service.ComplianceReport) -> None:
 def history(
     runs: int = typer.Option(20, "--runs", min=1, help="Runs shown in the trend."),
     router: Optional[str] = typer.Option(None, "--router", help="Only this router's drifts."),
-    db: Path = DbOption, as_json: bool = JsonOption,
+    db: Optional[Path] = DbOption, as_json: bool = JsonOption,
 ) -> None:
     """Score trend of the last runs and, for each open finding, when it started."""
+    db = db or state_path("ngk.db")
     if not db.exists():
         fail(f"no compliance history at {db}")
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from nornir.core import Nornir
@@ -11,6 +12,7 @@ from controller.errors import UnknownName
 from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, table, topology, user_errors)
 from controller.model.select import select_limit
+from controller.paths import state_path
 from controller.services import backup as backup_service
 from controller.services import deploy as deploy_service
 from controller.services.audit import AuditLog
@@ -63,7 +65,7 @@ def deploy(
     verify_timeout: float = typer.Option(30, "--verify-timeout", help="Seconds to wait for "
                                          "the network to converge after a commit."),
     workers: int = WorkersOption, audit_log: Path = typer.Option(
-        None, "--audit-log", envvar="NGK_AUDIT_LOG", help="Default /var/lib/ngk/audit.log."),
+        None, "--audit-log", envvar="NGK_AUDIT_LOG", help="Default $NGK_STATE_DIR/audit.log."),
     insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
     """Diff the intended configs against the routers; with --commit apply, verify, confirm."""
@@ -97,7 +99,8 @@ def _show(report: deploy_service.DeployReport) -> None:
 def backup(
     inventory: Path = InventoryOption, limit: str = typer.Option(
         None, "--limit", "-l", help="Comma-separated router ids (default: all)."),
-    to: Path = typer.Option(backup_service.DEFAULT_BACKUP_DIR, "--to", help="Git folder."),
+    to: Optional[Path] = typer.Option(None, "--to",
+                                      help="Git folder (default $NGK_STATE_DIR/backups)."),
     workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
     """Save every router's running config into a git folder: one commit per run."""
@@ -107,7 +110,7 @@ def backup(
         unknown = sorted(set(names or ()) - set(nr.inventory.hosts))
         if unknown:
             raise UnknownName(f"not in the inventory: {', '.join(unknown)}")
-        report = backup_service.backup(nr, to, names)
+        report = backup_service.backup(nr, to or state_path("backups"), names)
     emit(report.as_dict(), as_json, lambda _: (
         table(f"Backup to {report.dir}", ["router", "status"], sorted(report.routers.items())),
         console.print(f"commit {report.commit or '(nothing changed)'}: {report.message}",

@@ -9,10 +9,12 @@ import typer
 
 from controller.cli.common import JsonOption, console, emit, err_console, fail, table
 from controller.cli.lab import NameOption, lab_errors
-from controller.store import DEFAULT_DB, Store
+from controller.paths import state_path
+from controller.store import Store
 
 app = typer.Typer(help="Measured failover drills in the netns lab.", no_args_is_help=True)
-DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store for results.")
+DbOption = typer.Option(None, "--db", envvar="NGK_DB",
+                          help="SQLite store for results (default $NGK_STATE_DIR/ngk.db).")
 OutOption = typer.Option(None, "--out", help="Directory for report.json, timeline.png and the "
                          "probe records (default: <db dir>/drills/<time>-<failure>).")
 IntervalOption = typer.Option(5.0, "--interval-ms", min=0.5, max=5.0,
@@ -30,7 +32,8 @@ def _run(action: str, element: str, mode: str, name: str, db: Path, out: Optiona
          interval_ms: float, monitor: bool, as_json: bool) -> None:
     from controller.services.drills import DrillOptions, run_drill
 
-    opts = DrillOptions(lab=name, interval=interval_ms / 1000, monitor=monitor, out_dir=out, db=db)
+    opts = DrillOptions(lab=name, interval=interval_ms / 1000, monitor=monitor, out_dir=out,
+                        db=db or state_path("ngk.db"))
     with lab_errors():
         try:
             report = run_drill(action, element, mode, opts)
@@ -47,7 +50,7 @@ def _run(action: str, element: str, mode: str, name: str, db: Path, out: Optiona
 def cut(element: str = typer.Argument(..., help="Span or SRLG (or link; kind:id if ambiguous)."),
         mode: str = typer.Option("light", "--mode", help="light: loss of light; silent: "
                                  "carrier up, packets dropped."),
-        name: str = NameOption, db: Path = DbOption, out: Optional[Path] = OutOption,
+        name: str = NameOption, db: Optional[Path] = DbOption, out: Optional[Path] = OutOption,
         interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
         as_json: bool = JsonOption) -> None:
     """Cut a span or SRLG in the lab while probing; measure, compare paths, restore."""
@@ -56,7 +59,7 @@ def cut(element: str = typer.Argument(..., help="Span or SRLG (or link; kind:id 
 
 @app.command("fail")
 def fail_(element: str = typer.Argument(..., help="Router or site."),
-          name: str = NameOption, db: Path = DbOption, out: Optional[Path] = OutOption,
+          name: str = NameOption, db: Optional[Path] = DbOption, out: Optional[Path] = OutOption,
           interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
           as_json: bool = JsonOption) -> None:
     """Fail a router or site in the lab while probing; measure, compare paths, restore."""
@@ -66,7 +69,7 @@ def fail_(element: str = typer.Argument(..., help="Router or site."),
 @app.command()
 def history(failure: Optional[str] = typer.Option(None, "--failure",
                                                   help="Only this failure, e.g. span:osl-ham-e6."),
-            db: Path = DbOption, as_json: bool = JsonOption) -> None:
+            db: Optional[Path] = DbOption, as_json: bool = JsonOption) -> None:
     """Compare stored drill runs: per failure and mode, the max gap of every run."""
     from controller.services.drill_store import drill_history
 

@@ -17,10 +17,12 @@ from controller.services.monitor import app as service
 from controller.services import uptime as uptime_service
 from controller.services.alerts import Alerts, sink
 from controller.southbound.snmp.inventory import load_inventory
-from controller.store import DEFAULT_DB, Store
+from controller.paths import state_path
+from controller.store import Store
 
 INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
-DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store.")
+DbOption = typer.Option(None, "--db", envvar="NGK_DB",
+                          help="SQLite store (default $NGK_STATE_DIR/ngk.db).")
 
 
 def monitor(
@@ -29,7 +31,7 @@ def monitor(
     as_json: bool = JsonOption,
     inventory: Path = typer.Option(INVENTORY, "--inventory", envvar="NGK_INVENTORY",
                                    help="Nornir inventory directory (hosts.yaml ...)."),
-    db: Path = DbOption,
+    db: Optional[Path] = DbOption,
     metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Prometheus port."),
     metrics_addr: str = typer.Option("127.0.0.1", "--metrics-addr"),
     trap_port: Optional[int] = typer.Option(None, "--trap-port", help="UDP port for traps."),
@@ -90,7 +92,7 @@ def uptime(
     until: Optional[str] = typer.Option(None, "--until", help="Window end (default now)."),
     as_json: bool = JsonOption,
     png: Optional[Path] = typer.Option(None, "--png", help="Write a timeline PNG."),
-    db: Path = DbOption,
+    db: Optional[Path] = DbOption,
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Availability and downtime per router, IP link and datacentre pair."""
@@ -99,6 +101,7 @@ def uptime(
         start, end = parse_time(since, now), parse_time(until, now) if until else now
     if end <= start:
         fail("--since must be before --until")
+    db = db or state_path("ngk.db")
     if not db.exists():
         fail(f"no monitor database at {db}")
     try:

@@ -88,10 +88,11 @@ def undrain(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
 @action("backup", optional=("to",))
 def backup_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
     """Save the running configs into the git-versioned backup folder."""
-    from controller.services.backup import DEFAULT_BACKUP_DIR, backup
+    from controller.paths import state_path
+    from controller.services.backup import backup
     if ctx.dry_run:
         return Outcome(True, f"would back up {len(targets)} routers")
-    report = backup(_nornir(ctx), Path(args.get("to") or DEFAULT_BACKUP_DIR), targets)
+    report = backup(_nornir(ctx), Path(args.get("to") or state_path("backups")), targets)
     return Outcome(report.ok, f"backup commit {report.commit or 'none (no change)'}",
                    report.as_dict())
 
