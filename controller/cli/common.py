@@ -23,6 +23,9 @@ TopologyOption = typer.Option(
     None, "--topology", "-t", envvar="NGK_TOPOLOGY",
     help="Topology YAML (default: $NGK_TOPOLOGY, else the reference topology/ngk.yaml).")
 JsonOption = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+StoreOption = typer.Option(
+    None, "--store", "--db", envvar=["NGK_STORE", "NGK_DB"],
+    help="Store: a SQLite file or a postgresql:// URL (default $NGK_STATE_DIR/ngk.db).")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,17 +11,15 @@ import typer
 
 from controller.errors import InputError
 from controller.cli.common import (
-    JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
+    JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail, table, topology,
+    user_errors)
 from controller.services.monitor import app as service
 from controller.services import uptime as uptime_service
 from controller.services.alerts import Alerts, sink
 from controller.southbound.snmp.inventory import load_inventory
-from controller.paths import state_path
 from controller.store import Store
 
 INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
-DbOption = typer.Option(None, "--db", envvar="NGK_DB",
-                          help="SQLite store (default $NGK_STATE_DIR/ngk.db).")
 
 
 def monitor(
@@ -31,7 +28,7 @@ def monitor(
     as_json: bool = JsonOption,
     inventory: Path = typer.Option(INVENTORY, "--inventory", envvar="NGK_INVENTORY",
                                    help="Nornir inventory directory (hosts.yaml ...)."),
-    db: Optional[Path] = DbOption,
+    db: Optional[str] = StoreOption,
     metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Prometheus port."),
     metrics_addr: str = typer.Option("127.0.0.1", "--metrics-addr"),
     trap_port: Optional[int] = typer.Option(None, "--trap-port", help="UDP port for traps."),
@@ -92,7 +89,7 @@ def uptime(
     until: Optional[str] = typer.Option(None, "--until", help="Window end (default now)."),
     as_json: bool = JsonOption,
     png: Optional[Path] = typer.Option(None, "--png", help="Write a timeline PNG."),
-    db: Optional[Path] = DbOption,
+    db: Optional[str] = StoreOption,
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Availability and downtime per router, IP link and datacentre pair."""
@@ -101,13 +98,10 @@ def uptime(
         start, end = parse_time(since, now), parse_time(until, now) if until else now
     if end <= start:
         fail("--since must be before --until")
-    db = db or state_path("ngk.db")
-    if not db.exists():
-        fail(f"no monitor database at {db}")
-    try:
-        report = uptime_service.uptime_report(Store(db), topology(topology_path), start, end)
-    except sqlite3.Error as exc:
-        fail(f"cannot read {db}: {exc}")
+    store = Store(db)
+    if not store.exists():
+        fail(f"no monitor database at {store.name}")
+    report = uptime_service.uptime_report(store, topology(topology_path), start, end)
     if png:
         uptime_service.render_timeline(report, str(png))
     emit(report, as_json, _render_uptime)

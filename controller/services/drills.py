@@ -12,7 +12,7 @@ import json
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,8 @@ class DrillOptions:
     timeout_s: float = 60.0  # for convergence after the failure and after the restore
     monitor: bool = True
     out_dir: Path | None = None  # default: <state dir>/drills/<time>-<failure>
-    db: Path | None = field(default_factory=lambda: state_path("ngk.db"))  # None: not stored
+    store: bool = True  # record the result in the store
+    db: str | Path | None = None  # the store (default: Store's: $NGK_STORE, the state dir)
 
 
 
@@ -330,6 +331,6 @@ def run_drill(action: str, ref: str, mode: str = "light",
     report = drill.run()
     render_timeline(report, drill.records, drill.marks["inject"], drill.marks.get("restore"),
                     report["artifacts"]["timeline"])
-    report["stored"] = store_report(Store(opts.db), report) if opts.db else False
+    report["stored"] = store_report(Store(opts.db), report) if opts.store else False
     Path(report["artifacts"]["report"]).write_text(json.dumps(report, indent=1))
     return report

@@ -79,7 +79,7 @@ def uptime_report(store: Store, topo: Topology | None, since: float, until: floa
     change before it) and the polls' samples (what was observed). Time not observed, or with no
     known state, is unknown: neither up nor down. A link is observed when both its routers are,
     a datacentre pair when any router is; a link is down by `history.link_is_down`.
-    Raises sqlite3.Error if unreadable."""
+    Raises StoreError if unreadable."""
     import networkx as nx
 
     from controller.model.layers import Element, outage, site_graph

@@ -16,7 +16,7 @@ from controller.services.impact import ImpactMapper
 from controller.services.metrics import serve_metrics
 from controller.services.monitor.history import History
 from controller.services.monitor.state import (Event, MonitorState, NeighbourWalk, RouterView,
-                                               StateChange, StoreError, oper_state)
+                                               StateChange, StoreFailed, oper_state)
 from controller.southbound.snmp.client import SnmpClient
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import OSPF_NBR_STATE, TICKS_PER_S, ospf_index_address
@@ -102,7 +102,7 @@ class Monitor:
         self.store.flush()
         new = self.store.error_count - before
         for ts, reason in list(self.store.errors)[-new:] if new else []:
-            error = StoreError(ts=ts, reason=reason)
+            error = StoreFailed(ts=ts, reason=reason)
             self.event_counts[error.kind] = self.event_counts.get(error.kind, 0) + 1
             out.append(error.as_dict())
         if self.alerts:

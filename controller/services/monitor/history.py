@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from controller.southbound.snmp.poller import DevicePoll
+from controller.errors import StoreError
 from controller.store import Store
 
 SCHEMA = ["""
@@ -111,10 +112,12 @@ class History:
                 "SELECT router, interface, state, ts FROM state_changes s WHERE ts = (SELECT "
                 "MAX(ts) FROM state_changes t WHERE t.router = s.router AND "
                 "t.interface = s.interface)")
-            uptimes = self.store.query(  # SQLite: bare columns come from the MAX(ts) row
-                "SELECT router, sys_uptime, MAX(ts) + COALESCE(duration, 0) FROM samples "
-                "WHERE sys_uptime IS NOT NULL GROUP BY router")
-        except Exception as exc:  # sqlite3.Error or OSError: start without history, say why
+            uptimes = self.store.query(
+                "SELECT s.router, s.sys_uptime, s.ts + COALESCE(s.duration, 0) FROM samples s "
+                "JOIN (SELECT router, MAX(ts) AS ts FROM samples WHERE sys_uptime IS NOT NULL "
+                "GROUP BY router) m ON s.router = m.router AND s.ts = m.ts "
+                "WHERE s.sys_uptime IS NOT NULL")
+        except StoreError as exc:  # start without history, say why
             self.store.record_error(f"cannot read previous state: {exc}")
             return Restored()
         return Restored([tuple(r) for r in rows], [tuple(r) for r in uptimes])  # type: ignore[misc]

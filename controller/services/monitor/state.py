@@ -170,7 +170,7 @@ class OspfIfTrap(TrapEvent):
 
 
 @dataclass(kw_only=True)
-class StoreError(Event):
+class StoreFailed(Event):
     kind: str = "store_error"
     router: str = ""
     source: str = "store"
