@@ -50,8 +50,8 @@ SEQUENCE = [
 ]
 
 
-def test_live_impact_and_uptime_agree(tmp_path):
-    state, store = MonitorState(TOPO.routers, MAPPER), Store(tmp_path / "h.db")
+def test_live_impact_and_uptime_agree(store_url):
+    state, store = MonitorState(TOPO.routers, MAPPER), Store(store_url)
     history = History(store)
     live: dict[float, set[str]] = {}
     for ts, inputs in SEQUENCE:

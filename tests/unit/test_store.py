@@ -7,11 +7,13 @@ import sqlite3
 import pytest
 
 from controller.errors import InputError, StoreError
-from controller.services import storage
+from controller.services import compliance, storage
+from controller.services.drill_store import drill_history
 from controller.services.monitor.app import Monitor
 from controller.southbound.snmp.inventory import Credentials, Target
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.southbound.snmp.traps import Trap
+from controller.services.uptime import uptime_report
 from controller.store import Store, redacted
 
 
@@ -183,6 +185,53 @@ def test_sqlite_to_postgresql_loses_no_row(tmp_path, postgres):
     assert target.query("SELECT id FROM drills WHERE lab = 'after'") == [(5,)]
     with pytest.raises(StoreError, match="not empty"):
         storage.import_(Store(target.spec), tmp_path / "ngk.dump")
+
+
+def test_both_backends_give_the_same_answers(tmp_path, postgres):
+    """The readers (uptime, compliance and drill history) on a store and on its copy."""
+    source = Store(tmp_path / "ngk.db")
+    populate(source)
+    storage.export(source, tmp_path / "ngk.dump")
+    target = Store(postgres.database())
+    storage.import_(target, tmp_path / "ngk.dump")
+    for store in (source, target):
+        store.add("INSERT INTO drills (ts, lab, failure, mode) VALUES (?, ?, ?, ?)",
+                  [(1.9e9, "ngk", "span:a-b", "light")])
+        assert store.flush()
+    answers = [(uptime_report(s, None, 1.7e9, 1.7e9 + 400), compliance.history(s),
+                drill_history(s)) for s in (source, target)]
+    assert answers[0] == answers[1]
+    router = answers[0][0]["routers"][1]
+    assert router["router"] == "r2" and router["outages"] == 1 and router["observed_pct"] > 70
+
+
+def cli(*args: str):
+    from typer.testing import CliRunner
+
+    from controller.cli.main import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_store_commands(tmp_path, postgres):
+    db, url = tmp_path / "ngk.db", postgres.database()
+    res = cli("store", "migrate", "--store", str(db), "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["after"] == {c: len(v) for c, v in storage.schemas().items()}
+    populate(Store(db))
+    assert cli("store", "export", "--db", str(db), "--out", str(tmp_path / "d")).exit_code == 0
+    res = cli("store", "import", str(tmp_path / "d"), "--store", url, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["rows"]["samples"] == 60
+    res = cli("uptime", "--since", "1700000000", "--until", "1700000400", "--json")
+    assert res.exit_code == 2 and "no monitor database" in res.output  # the state dir's: none
+    for where in (["--store", url], ["--db", str(db)]):
+        res = cli("uptime", "--since", "1700000000", "--until", "1700000400", "--json", *where)
+        assert res.exit_code == 0, res.output
+        routers = {r["router"]: r["outages"] for r in json.loads(res.output)["routers"]}
+        assert (routers["r1"], routers["r2"]) == (0, 1)
+    again = cli("store", "import", str(tmp_path / "d"), "--store", url)
+    assert again.exit_code == 1 and "not empty" in again.output and "Traceback" not in again.output
 
 
 def test_import_of_an_older_dump_migrates_it_forward(tmp_path, store_url):
