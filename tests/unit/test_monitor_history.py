@@ -11,7 +11,8 @@ from controller.services.monitor.app import Monitor
 from controller.services.monitor.history import History
 from controller.services.monitor.state import MonitorState, StateChange
 from controller.services.uptime import uptime_report
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.southbound.snmp.traps import Trap
 from controller.store import Store
@@ -80,7 +81,7 @@ def test_store_errors_are_reported_past_the_hundred_kept(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     store = Store(blocker / "sub" / "m.db")
-    targets = [Target("r1", "192.0.2.1", 161, Credentials("2c", community="c"))]
+    targets = [Target("r1", "192.0.2.1", 161, SnmpCredentials("2c", community="c"))]
     m = Monitor(targets, store)  # cannot read previous state: error 1
     reported = [e for i in range(150) for e in m.on_trap(Trap("coldStart", "r1", "x", float(i)))
                 if e["kind"] == "store_error"]

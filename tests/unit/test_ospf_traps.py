@@ -11,7 +11,8 @@ from controller.services.monitor.app import Monitor
 from controller.services.monitor.history import ADJACENCY, Seen
 from controller.services.uptime import uptime_report
 from controller.southbound.snmp.poller import DevicePoll
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import OSPF_NBR_STATE, oid
 from controller.southbound.snmp.traps import parse
 from controller.store import Store
@@ -64,7 +65,7 @@ def by_hand(router: str, address: str) -> tuple[str, str]:
 
 
 def monitor(tmp_path) -> Monitor:
-    targets = [Target(r, f"192.0.2.{i}", 161, Credentials("2c", community="c"))
+    targets = [Target(r, f"192.0.2.{i}", 161, SnmpCredentials("2c", community="c"))
                for i, r in enumerate(sorted(TOPO.routers), 1)]
     return Monitor(targets, Store(tmp_path / "m.db"), MAPPER)
 

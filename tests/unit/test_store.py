@@ -10,7 +10,8 @@ from controller.errors import InputError, StoreError
 from controller.services import compliance, storage
 from controller.services.drill_store import drill_history
 from controller.services.monitor.app import Monitor
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.southbound.snmp.traps import Trap
 from controller.services.uptime import uptime_report
@@ -136,7 +137,7 @@ def test_every_component_migrates_from_every_earlier_version(store_url, componen
 def populate(store: Store) -> None:
     """Every table of every component, through the monitor itself where it can."""
     storage.migrate(store)
-    targets = [Target(r, "192.0.2.1", 161, Credentials("2c", community="c")) for r in ("r1", "r2")]
+    targets = [Target(r, "192.0.2.1", 161, SnmpCredentials("2c", community="c")) for r in ("r1", "r2")]
     m = Monitor(targets, store, interval=10.0)
     for i in range(30):
         for r in ("r1", "r2"):
