@@ -74,6 +74,9 @@ class Store:
         self.errors: deque[tuple[float, str]] = deque(maxlen=100)  # the last 100
         self.error_count = 0  # every error since start (monotonic: store_error events, metric)
         self.conn: Any = None
+        # (query, params): checked first in every write transaction; no row = fenced off
+        self.fence: tuple[str, tuple] | None = None
+        self.fenced_rows = 0  # rows refused because the fence failed (a deposed leader's)
         if self.postgres:
             import psycopg
             self.failures: tuple[type[BaseException], ...] = (psycopg.Error, OSError)
@@ -174,6 +177,10 @@ class Store:
             conn = self.connect()
             self._begin(conn)
             try:
+                if self.fence and conn.execute(self._sql(self.fence[0]),
+                                               self.fence[1]).fetchone() is None:
+                    conn.execute("ROLLBACK")
+                    return self._refuse()
                 for sql, rows in self.pending:
                     if self.postgres:
                         with conn.cursor() as cur:
@@ -192,6 +199,14 @@ class Store:
         self.pending.clear()
         self.pending_rows = 0
         return True
+
+    def _refuse(self) -> bool:
+        """Drop the queue: the fence says another writer (a newer leader) owns the store."""
+        self.record_error(f"fenced off (another monitor leads): {self.pending_rows} rows refused")
+        self.fenced_rows += self.pending_rows
+        self.pending.clear()
+        self.pending_rows = 0
+        return False
 
     def record_error(self, reason: str) -> None:
         log.warning("store %s: %s", self.name, reason)

@@ -39,6 +39,8 @@ def monitor(
     adjacency_every: int = typer.Option(
         6, "--adjacency-every", min=0, help="Walk every router's OSPF neighbour table every N "
         "cycles (0: never); routers with an adjacency down are read every cycle."),
+    ha: bool = typer.Option(False, "--ha", help="Active/standby with the other monitors of this "
+                            "PostgreSQL store: only the lease holder polls and records."),
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Poll every router of the inventory over SNMP; record state, events and their impact."""
@@ -54,7 +56,7 @@ def monitor(
         targets, Store(db), topo, once=once, interval=interval, concurrency=concurrency,
         metrics_port=metrics_port, metrics_addr=metrics_addr, trap_port=trap_port,
         trap_addr=trap_addr, alerts=alerts, retention_days=retention_days,
-        adjacency_every=adjacency_every)
+        adjacency_every=adjacency_every, ha=ha)
     if report is not None:
         emit(report, as_json, _render_cycle)
 

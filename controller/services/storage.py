@@ -18,8 +18,9 @@ def schemas() -> dict[str, list[str]]:
     from controller.services.compliance import SCHEMA as COMPLIANCE
     from controller.services.drill_store import SCHEMA as DRILLS
     from controller.services.monitor.history import SCHEMA as MONITOR
+    from controller.services.monitor.lease import SCHEMA as LEASE
 
-    return {"monitor": MONITOR, "compliance": COMPLIANCE, "drills": DRILLS}
+    return {"monitor": MONITOR, "compliance": COMPLIANCE, "drills": DRILLS, "lease": LEASE}
 
 
 def versions(store: Store) -> dict[str, int]:

@@ -12,6 +12,8 @@ from controller.services.uptime import GREEN, GREY, render_timeline, uptime_repo
 from controller.store import Store
 
 TOPO = load_topology()
+CHANGE = ("INSERT INTO state_changes (ts, router, interface, state, reason, source) "
+          "VALUES (?, ?, ?, ?, NULL, 'poll')")
 MAPPER = ImpactMapper(TOPO)
 
 
@@ -74,7 +76,7 @@ def test_uptime_report_by_hand(tmp_path):
             (100, "osl-cr1", "", "down"), (130, "osl-cr1", "", "up"),
             (150, l1.a.router, l1.a.interface, "down"), (190, l1.a.router, l1.a.interface, "up"),
             (500, "osl-cr1", "", "down")]
-    s.add("INSERT INTO state_changes VALUES (?,?,?,?,NULL,'poll')", rows)
+    s.add(CHANGE, rows)
     _observed(s, TOPO.routers, 0, 300)
     s.flush()
     rep = uptime_report(s, TOPO, 50, 250)
@@ -106,7 +108,7 @@ def test_unobserved_time_is_unknown_not_up(tmp_path):
     later outage nobody observed is not downtime, and the rest is unknown, not up."""
     s = Store(tmp_path / "u.db")
     s.register("monitor", SCHEMA)
-    s.add("INSERT INTO state_changes VALUES (?,?,?,?,NULL,'poll')",
+    s.add(CHANGE,
           [(0, "r1", "", "up"), (500, "r1", "", "down"), (600, "r1", "", "up")])
     _observed(s, ["r1"], 0, 100)  # polls at 0..90 s, each observing 20 s: [0, 110)
     s.add("INSERT INTO samples (ts, router, reachable) VALUES (900, 'r1', 1)", [()])  # no horizon
@@ -124,7 +126,7 @@ def test_unobserved_time_is_unknown_not_up(tmp_path):
 def test_observed_down_time_counts_only_while_observed(tmp_path):
     s = Store(tmp_path / "u.db")
     s.register("monitor", SCHEMA)
-    s.add("INSERT INTO state_changes VALUES (?,?,?,?,NULL,'poll')",
+    s.add(CHANGE,
           [(0, "r1", "", "up"), (50, "r1", "", "down")])
     _observed(s, ["r1"], 0, 100)
     s.flush()

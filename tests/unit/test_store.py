@@ -117,7 +117,7 @@ def test_every_component_migrates_from_every_earlier_version(store_url, componen
     old.register(component, steps[:done])
     old.connect()
     if component == "monitor" and done:  # rows written before the migration stay
-        old.add("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)", [(1.5, "r1", 1, 7, 0.01, None)])
+        old.add("INSERT INTO samples (ts, router, reachable, sys_uptime, duration, error) VALUES (?, ?, ?, ?, ?, ?)", [(1.5, "r1", 1, 7, 0.01, None)])
         assert old.flush()
     tables = [t for t in old.tables() if t != "schema_versions"]
     counts = {t: old.query(f'SELECT COUNT(*) FROM "{t}"')[0][0] for t in tables}
@@ -239,7 +239,7 @@ def test_import_of_an_older_dump_migrates_it_forward(tmp_path, store_url):
     old = Store(tmp_path / "old.db")
     monitor = storage.schemas()["monitor"]
     old.register("monitor", monitor[:1])  # before samples.horizon
-    old.add("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)", [(1.0, "r1", 1, 5, 0.01, None)])
+    old.add("INSERT INTO samples (ts, router, reachable, sys_uptime, duration, error) VALUES (?, ?, ?, ?, ?, ?)", [(1.0, "r1", 1, 5, 0.01, None)])
     assert old.flush()
     storage.export(old, tmp_path / "old.dump")
     new = Store(store_url)

@@ -14,7 +14,9 @@ from controller.model.topology import Topology
 from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
 from controller.services.metrics import serve_metrics
+from controller.errors import StoreError
 from controller.services.monitor.history import History
+from controller.services.monitor.lease import Lease
 from controller.services.monitor.state import (Event, MonitorState, NeighbourWalk, RouterView,
                                                StateChange, StoreFailed, oper_state)
 from controller.southbound.snmp.client import SnmpClient
@@ -54,6 +56,9 @@ class Monitor:
         self.event_counts: dict[str, int] = {}
         self.traps = 0
         self.last_cycle = 0.0
+        self.lease: Lease | None = None  # active/standby: poll and record only while leading
+        self.lost_store = False  # a standby that could not reach the store
+        self.grace_until = 0.0  # monotonic: a standby back in touch waits for the leader till then
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.state.snapshot(), self.last_cycle, dict(self.event_counts),
@@ -81,6 +86,8 @@ class Monitor:
     def on_trap(self, trap: Trap) -> list[dict[str, Any]]:
         """Record a trap as an event right away (state change, impact, alert, flush)."""
         self.traps += 1
+        if self.lease and self.lease.token is None:
+            return []  # a standby: the leader records what the routers send to both
         events = self._take(self.state.on_trap(trap))
         return self._finish(events, trap.received)
 
@@ -179,20 +186,48 @@ class Monitor:
         self.history.prune((now or time.time()) - retention_days * 86400)
         self.store.flush()
 
+    def leading(self) -> bool:
+        """Hold or renew the lease (always true without one). A leader that cannot reach the
+        store goes on polling and queueing: if nobody took over meanwhile, its queue is written
+        in order when the store is back, else the fence refuses it. A standby back in touch with
+        the store gives the leader one lease time to renew before it may take over. Taking over
+        restores the state the previous leader recorded, so nothing it saw is raised again."""
+        if self.lease is None:
+            return True
+        was = self.lease.token
+        try:
+            if was is None and self.lost_store:
+                self.lease.holder_now()  # back in touch: the leader's turn first
+                self.lost_store, self.grace_until = False, time.monotonic() + self.lease.ttl
+            if was is None and time.monotonic() < self.grace_until:
+                return False
+            token = self.lease.hold()
+        except StoreError:
+            self.lost_store = was is None
+            return was is not None
+        if token is not None and token != was:
+            self.state.restore(self.history.restore())
+            self.history.token = token
+        return token is not None
+
     async def run(self, interval: float, retention_days: float = 400.0,
                   stop: asyncio.Event | None = None) -> None:
-        """Cycle every `interval` seconds until `stop` is set; prune once an hour."""
+        """Cycle every `interval` seconds until `stop` is set (a standby checks the lease four
+        times an interval instead); prune once an hour."""
         stop = stop or asyncio.Event()
         self.interval = interval
         last_prune = 0.0
         while not stop.is_set():
             began = time.monotonic()
-            await self.cycle()
-            if began - last_prune > 3600:
-                self.prune(retention_days)
-                last_prune = began
+            pause = interval / 4
+            if self.leading():
+                await self.cycle()
+                if began - last_prune > 3600:
+                    self.prune(retention_days)
+                    last_prune = began
+                pause = interval
             try:
-                await asyncio.wait_for(stop.wait(), max(0.0, interval - (time.monotonic() - began)))
+                await asyncio.wait_for(stop.wait(), max(0.0, pause - (time.monotonic() - began)))
             except TimeoutError:
                 pass
 
@@ -206,14 +241,21 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
                 interval: float = 10.0, concurrency: int = 256, metrics_port: int | None = None,
                 metrics_addr: str = "127.0.0.1", trap_port: int | None = None,
                 trap_addr: str = "0.0.0.0", alerts: Alerts | None = None,
-                retention_days: float = 400.0, adjacency_every: int = 6) -> dict[str, Any] | None:
-    """One cycle (returns its report) or run until SIGINT/SIGTERM (returns None)."""
+                retention_days: float = 400.0, adjacency_every: int = 6,
+                ha: bool = False) -> dict[str, Any] | None:
+    """One cycle (returns its report) or run until SIGINT/SIGTERM (returns None). With `ha`,
+    one of the monitors sharing the (PostgreSQL) store leads: its lease lapses after 1.5
+    intervals, and a standby takes over within two."""
+    import os
     import signal
+    import socket
 
     from controller.southbound.snmp.traps import TrapReceiver
 
     monitor = Monitor(targets, store, ImpactMapper(topo) if topo else None, alerts, concurrency,
                       adjacency_every)
+    if ha:
+        monitor.lease = Lease(store, f"{socket.gethostname()}:{os.getpid()}", 1.5 * interval)
     server = serve_metrics(monitor.snapshot, metrics_port, metrics_addr) if metrics_port else None
 
     async def main() -> dict[str, Any] | None:

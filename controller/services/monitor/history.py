@@ -27,6 +27,9 @@ CREATE TABLE events (ts REAL, kind TEXT, router TEXT, interface TEXT, source TEX
 CREATE INDEX events_ts ON events (ts)
 """, """
 ALTER TABLE samples ADD COLUMN horizon REAL
+""", """
+ALTER TABLE state_changes ADD COLUMN token INTEGER;
+ALTER TABLE events ADD COLUMN token INTEGER
 """]
 ADJACENCY = "ospf:"  # state_changes.interface of the OSPF adjacency over an interface
 DEFAULT_HORIZON = 20.0  # seconds a sample without a recorded horizon counts as observed
@@ -103,6 +106,7 @@ class History:
 
     def __init__(self, store: Store):
         self.store = store
+        self.token: int | None = None  # the leader's fencing token, written with its rows
         store.register("monitor", SCHEMA)
 
     def restore(self) -> Restored:
@@ -139,13 +143,15 @@ class History:
 
     def change(self, ts: float, router: str, key: str, state: str, reason: str | None,
                source: str) -> None:
-        self.store.add("INSERT INTO state_changes VALUES (?,?,?,?,?,?)",
-                       [(ts, router, key, state, reason, source)])
+        self.store.add("INSERT INTO state_changes (ts, router, interface, state, reason, source, "
+                       "token) VALUES (?,?,?,?,?,?,?)",
+                       [(ts, router, key, state, reason, source, self.token)])
 
     def events(self, events: list[dict]) -> None:
-        self.store.add("INSERT INTO events VALUES (?,?,?,?,?,?)",
+        self.store.add("INSERT INTO events (ts, kind, router, interface, source, detail, token) "
+                       "VALUES (?,?,?,?,?,?,?)",
                        [(e["ts"], e["kind"], e["router"], e["interface"], e["source"],
-                         json.dumps(e["detail"], default=str)) for e in events])
+                         json.dumps(e["detail"], default=str), self.token) for e in events])
 
     def prune(self, cutoff: float) -> None:
         """Drop samples and events before `cutoff`; keep the last state change of every key so
