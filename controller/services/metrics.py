@@ -53,7 +53,11 @@ class MetricsCollector:
             events.add_metric([kind], n)
         store = CounterMetricFamily("ngk_store_errors", "Failed store writes (retried)")
         store.add_metric([], m.store_errors)
-        yield from (up, uptime, duration, errors, oper, *octets.values(), cycle, events, store)
+        leader = GaugeMetricFamily("ngk_monitor_leader",
+                                   "1 if this monitor leads (polls and records), 0 if a standby")
+        leader.add_metric([], 1.0 if m.leader else 0.0)
+        yield from (up, uptime, duration, errors, oper, *octets.values(), cycle, events, store,
+                    leader)
 
 
 def serve_metrics(snapshot: Callable[[], Snapshot], port: int, addr: str = "127.0.0.1") -> Any:

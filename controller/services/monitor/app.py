@@ -37,6 +37,7 @@ class Snapshot:
     last_cycle: float
     event_counts: dict[str, int]
     store_errors: int
+    leader: bool  # polls and records (always, without --ha)
 
 
 class Monitor:
@@ -62,7 +63,7 @@ class Monitor:
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.state.snapshot(), self.last_cycle, dict(self.event_counts),
-                        self.store.error_count)
+                        self.store.error_count, self.lease is None or self.lease.token is not None)
 
     # --- from the state machine to history, impact, alerts ------------------------------------
     def _take(self, out: list[Event]) -> list[Event]:
