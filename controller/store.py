@@ -36,9 +36,9 @@ BASE_SCHEMA = """CREATE TABLE IF NOT EXISTS schema_versions (
     component TEXT PRIMARY KEY, version INTEGER NOT NULL, updated REAL NOT NULL)"""
 SET_VERSION = ("INSERT INTO schema_versions VALUES (?, ?, ?) ON CONFLICT (component) DO UPDATE "
                "SET version = excluded.version, updated = excluded.updated")
-PG_TYPES = [(re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", re.I), "BIGSERIAL PRIMARY KEY"),
-            (re.compile(r"\bINTEGER\b", re.I), "BIGINT"),
-            (re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION")]
+PG_TYPES = [(re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", re.IGNORECASE), "BIGSERIAL PRIMARY KEY"),
+            (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
+            (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION")]
 MIGRATION_LOCK = 0x6e676b  # pg_advisory_xact_lock key: one migrator at a time
 
 
@@ -108,6 +108,7 @@ class Store:
     def connect(self) -> Any:
         """Open (creating the SQLite directory, applying migrations); raises backend errors."""
         if self.conn is None:
+            conn: Any
             if self.postgres:
                 import psycopg
                 conn = psycopg.connect(self.spec, autocommit=True, connect_timeout=5)

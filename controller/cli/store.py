@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -23,7 +23,7 @@ def _rows(report: dict[str, Any]) -> None:
 
 
 @app.command()
-def migrate(store: Optional[str] = StoreOption, as_json: bool = JsonOption) -> None:
+def migrate(store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
     """Create or update every component's tables (forward-only, versioned)."""
     from controller.services.storage import migrate as run
 
@@ -35,7 +35,7 @@ def migrate(store: Optional[str] = StoreOption, as_json: bool = JsonOption) -> N
 
 @app.command("export")
 def export(out: Path = typer.Option(..., "--out", help="Dump file (JSON lines, mode 0600)."),
-           store: Optional[str] = StoreOption, as_json: bool = JsonOption) -> None:
+           store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
     """Write every table of the store to a dump file."""
     from controller.services.storage import export as run
 
@@ -44,7 +44,7 @@ def export(out: Path = typer.Option(..., "--out", help="Dump file (JSON lines, m
 
 @app.command("import")
 def import_(dump: Path = typer.Argument(..., help="A dump written by `ngk store export`."),
-            store: Optional[str] = StoreOption, as_json: bool = JsonOption) -> None:
+            store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
     """Load a dump into an empty store (e.g. a new PostgreSQL database), then migrate it."""
     from controller.services.storage import import_ as run
 

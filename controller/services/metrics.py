@@ -16,7 +16,7 @@ class MetricsCollector:
     def __init__(self, snapshot: Callable[[], Snapshot]):
         self.snapshot = snapshot
 
-    def collect(self):  # noqa: ANN201 (prometheus_client collector protocol)
+    def collect(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         m = self.snapshot()

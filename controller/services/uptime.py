@@ -7,10 +7,15 @@ from itertools import combinations
 from typing import Any
 
 from controller.model.topology import Topology
-from controller.services.monitor.history import (DEFAULT_HORIZON, SCHEMA, End, Seen,
-                                                 adjacency_key, link_is_down)
+from controller.services.monitor.history import (
+    DEFAULT_HORIZON,
+    SCHEMA,
+    End,
+    Seen,
+    adjacency_key,
+    link_is_down,
+)
 from controller.store import Store
-
 
 GREEN, RED, GREY = "#4caf50", "#e53935", "#d9d9d9"
 
@@ -126,7 +131,7 @@ def uptime_report(store: Store, topo: Topology | None, since: float, until: floa
                 tallies[("link", lk.id)].add(not link_down, t, nxt)
             if link_down:
                 down.append(Element("link", lk.id))
-        if pairs:
+        if topo and pairs:
             key = frozenset(down)
             if key not in pair_cache:
                 g = site_graph(topo, outage(topo, down))

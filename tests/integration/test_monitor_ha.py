@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
 
 import pytest
 from test_monitor_snmpd import Agent, free_port, host, write_inventory
@@ -73,7 +74,7 @@ def test_standby_takes_over_and_a_partition_loses_nothing(tmp_path, postgres):
         wait(lambda: store.query("SELECT COUNT(*) FROM samples WHERE ts > ?", (back,))[0][0])
         ts = [r[0] for r in store.query("SELECT ts FROM samples WHERE ts > ? ORDER BY ts",
                                         (stopped - 2 * INTERVAL,))]
-        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        gaps = [b - a for a, b in pairwise(ts)]
         print(f"samples across a {back - stopped:.1f} s database outage: largest gap "
               f"{max(gaps):.2f} s")
         assert max(gaps) <= 2 * INTERVAL, gaps

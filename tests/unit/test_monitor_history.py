@@ -3,6 +3,7 @@ sequence, they agree at every moment), and store failures keep being reported pa
 store remembers."""
 import pytest
 
+from controller.credentials import SnmpCredentials
 from controller.model.layers import outage
 from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
@@ -11,7 +12,6 @@ from controller.services.monitor.app import Monitor
 from controller.services.monitor.history import History
 from controller.services.monitor.state import MonitorState, StateChange
 from controller.services.uptime import uptime_report
-from controller.credentials import SnmpCredentials
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.southbound.snmp.traps import Trap

@@ -5,10 +5,19 @@ import pytest
 from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
 from controller.services.monitor.history import Seen
-from controller.services.monitor.state import (CounterNote, LinkChange, MonitorState,
-                                               NeighbourPolled, NeighbourTrap, NeighbourWalk,
-                                               Reboot, RouterDown, RouterUp, StateChange,
-                                               TrapEvent)
+from controller.services.monitor.state import (
+    CounterNote,
+    LinkChange,
+    MonitorState,
+    NeighbourPolled,
+    NeighbourTrap,
+    NeighbourWalk,
+    Reboot,
+    RouterDown,
+    RouterUp,
+    StateChange,
+    TrapEvent,
+)
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.southbound.snmp.traps import Trap
 

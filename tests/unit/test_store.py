@@ -6,15 +6,15 @@ import sqlite3
 
 import pytest
 
+from controller.credentials import SnmpCredentials
 from controller.errors import InputError, StoreError
 from controller.services import compliance, storage
 from controller.services.drill_store import drill_history
 from controller.services.monitor.app import Monitor
-from controller.credentials import SnmpCredentials
+from controller.services.uptime import uptime_report
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.southbound.snmp.traps import Trap
-from controller.services.uptime import uptime_report
 from controller.store import Store, redacted
 
 

@@ -10,18 +10,29 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from controller.errors import StoreError
 from controller.model.topology import Topology
 from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
 from controller.services.metrics import serve_metrics
-from controller.errors import StoreError
 from controller.services.monitor.history import History
 from controller.services.monitor.lease import Lease
-from controller.services.monitor.state import (Event, MonitorState, NeighbourWalk, RouterView,
-                                               StateChange, StoreFailed, oper_state)
+from controller.services.monitor.state import (
+    Event,
+    MonitorState,
+    NeighbourWalk,
+    RouterView,
+    StateChange,
+    StoreFailed,
+    oper_state,
+)
 from controller.southbound.snmp.client import SnmpClient
 from controller.southbound.snmp.inventory import Target
-from controller.southbound.snmp.oids import OSPF_NBR_STATE, TICKS_PER_S, ospf_index_address
+from controller.southbound.snmp.oids import (
+    OSPF_NBR_STATE,
+    TICKS_PER_S,
+    ospf_index_address,
+)
 from controller.southbound.snmp.poller import DevicePoll, poll_all, walk
 from controller.southbound.snmp.traps import Trap
 from controller.store import Store
@@ -110,12 +121,12 @@ class Monitor:
         self.store.flush()
         new = self.store.error_count - before
         for ts, reason in list(self.store.errors)[-new:] if new else []:
-            error = StoreFailed(ts=ts, reason=reason)
-            self.event_counts[error.kind] = self.event_counts.get(error.kind, 0) + 1
-            out.append(error.as_dict())
+            failed = StoreFailed(ts=ts, reason=reason)
+            self.event_counts[failed.kind] = self.event_counts.get(failed.kind, 0) + 1
+            out.append(failed.as_dict())
         if self.alerts:
-            for e in out:
-                self.alerts.dispatch(e)
+            for event in out:
+                self.alerts.dispatch(event)
         return out
 
     async def _walk_neighbours(self, target: Target) -> NeighbourWalk:
@@ -259,6 +270,9 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
         monitor.lease = Lease(store, f"{socket.gethostname()}:{os.getpid()}", 1.5 * interval)
     server = serve_metrics(monitor.snapshot, metrics_port, metrics_addr) if metrics_port else None
 
+    def on_trap(trap: Trap) -> None:
+        monitor.on_trap(trap)
+
     async def main() -> dict[str, Any] | None:
         receiver = None
         try:
@@ -269,7 +283,7 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             if trap_port:
-                receiver = TrapReceiver(targets, monitor.on_trap, trap_addr, trap_port)
+                receiver = TrapReceiver(targets, on_trap, trap_addr, trap_port)
                 receiver.start()
             await monitor.run(interval, retention_days, stop)
             return None

@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from controller.southbound.snmp.poller import DevicePoll
 from controller.errors import StoreError
+from controller.southbound.snmp.poller import DevicePoll
 from controller.store import Store
 
 SCHEMA = ["""

@@ -9,9 +9,20 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from controller.services.impact import ImpactMapper
-from controller.services.monitor.history import (Restored, Seen, adjacency_key,
-                                                 interface_is_down, split_key)
-from controller.southbound.snmp.oids import IF_STATE, NBR_FULL, NBR_STATE, OPER_STATUS, TICKS_PER_S
+from controller.services.monitor.history import (
+    Restored,
+    Seen,
+    adjacency_key,
+    interface_is_down,
+    split_key,
+)
+from controller.southbound.snmp.oids import (
+    IF_STATE,
+    NBR_FULL,
+    NBR_STATE,
+    OPER_STATUS,
+    TICKS_PER_S,
+)
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.southbound.snmp.traps import Trap
 
@@ -311,7 +322,8 @@ class MonitorState:
     def on_trap(self, trap: Trap) -> list[Event]:
         """The trap as an event, after the state changes it makes."""
         router = trap.router or f"unknown:{trap.source}"
-        st, out, interface = self.routers.get(router), [], ""
+        st, interface = self.routers.get(router), ""
+        out: list[Event] = []
         ts = trap.received
         if trap.if_index is not None:
             known = st.interfaces.get(trap.if_index) if st else None
@@ -362,7 +374,8 @@ class MonitorState:
         """Adjacencies from a walk: a neighbour of an IP link missing from the table or not full
         is down. Traps report changes only, so neither a lost down trap nor a lost up trap (nor a
         monitor restarted meanwhile) leaves a link's adjacency wrong for long."""
-        st, out = self.routers.get(walk.router), []
+        st = self.routers.get(walk.router)
+        out: list[Event] = []
         if self.impact is None or st is None or walk.states is None or not (
                 walk.states or st.adjacency):
             return []  # the walk failed, or an agent that never showed an OSPF neighbour

@@ -11,7 +11,13 @@ from typing import Any
 from controller.southbound.snmp import ber
 from controller.southbound.snmp.client import SnmpClient, SnmpError
 from controller.southbound.snmp.inventory import Target
-from controller.southbound.snmp.oids import IF_COLUMNS, SCALARS, SYS_NAME, SYS_UPTIME, Oid
+from controller.southbound.snmp.oids import (
+    IF_COLUMNS,
+    SCALARS,
+    SYS_NAME,
+    SYS_UPTIME,
+    Oid,
+)
 
 MAX_REPETITIONS = 16
 MAX_ROUNDS = 256  # a walk needing more is an agent that never ends its table
