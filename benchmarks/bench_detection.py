@@ -31,7 +31,7 @@ from controller.lab.up import lab_up
 from controller.model.layers import outage, resolve_element
 from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
-from controller.services.monitor import Monitor
+from controller.services.monitor.app import Monitor
 from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.traps import TrapReceiver
 from controller.store import Store

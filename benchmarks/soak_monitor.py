@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench_snmp import BASE_PORT, COMMUNITY, V3, in_private_netns, start_agents
 
-from controller.services.monitor import Monitor
+from controller.services.monitor.app import Monitor
 from controller.credentials import SnmpCredentials
 from controller.southbound.snmp.inventory import Target
 from controller.store import Store
@@ -73,7 +73,7 @@ def main() -> int:
     size = sum(f.stat().st_size for f in tmp.glob("soak.db*")) / 1e6
     print(f"RSS at end {rss_mb():.1f} MB; cycle median {statistics.median(times):.3f} s, "
           f"max {max(times):.3f} s; {rows:,} interface samples, store {size:.1f} MB; "
-          f"store errors {len(store.errors)}")
+          f"store errors {store.error_count}")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

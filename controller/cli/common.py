@@ -27,6 +27,9 @@ InventoryOption = typer.Option(
     None, "--inventory", "-i", show_default=False,
     help="Nornir inventory directory (default: $NGK_INVENTORY, else the running lab's, else the "
          "production inventory/).")
+StoreOption = typer.Option(
+    None, "--store", "--db", envvar=["NGK_STORE", "NGK_DB"],
+    help="Store: a SQLite file or a postgresql:// URL (default $NGK_STATE_DIR/ngk.db).")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

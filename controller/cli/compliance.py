@@ -3,7 +3,6 @@ print a table or JSON."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +11,8 @@ from typing import Optional
 import typer
 
 from controller.cli.common import (
-    JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
+    JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail, table, topology,
+    user_errors)
 from controller.cli.common import InventoryOption, inventory as inventory_dir
 from controller.cli.deploy import InsecureOption, LimitOption
 from controller.config.rules import SEVERITIES, load_rules
@@ -21,9 +21,8 @@ from controller.services import compliance as service
 from controller.services import reports
 from controller.services import schedule as scheduling
 from controller.southbound.nornir_setup import build_nornir
-from controller.store import DEFAULT_DB, Store
+from controller.store import Store
 
-DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store (history).")
 WorkersOption = typer.Option(20, "--workers", "-w", min=1, help="Routers read in parallel.")
 EXIT_VIOLATION, EXIT_UNKNOWN = 1, 3
 app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
@@ -50,7 +49,7 @@ def compliance(
     html: Optional[Path] = typer.Option(None, "--html", help="Write a single-file HTML report."),
     fix: bool = typer.Option(False, "--fix", help="Hand non-compliant routers to deploy."),
     commit: bool = typer.Option(False, "--commit", help="With --fix: apply (default dry-run)."),
-    db: Path = DbOption,
+    db: Optional[str] = StoreOption,
     no_history: bool = typer.Option(False, "--no-history", help="Do not record this run."),
     workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
@@ -103,15 +102,13 @@ def _show(report: service.ComplianceReport) -> None:
 def history(
     runs: int = typer.Option(20, "--runs", min=1, help="Runs shown in the trend."),
     router: Optional[str] = typer.Option(None, "--router", help="Only this router's drifts."),
-    db: Path = DbOption, as_json: bool = JsonOption,
+    db: Optional[str] = StoreOption, as_json: bool = JsonOption,
 ) -> None:
     """Score trend of the last runs and, for each open finding, when it started."""
-    if not db.exists():
-        fail(f"no compliance history at {db}")
-    try:
-        data = service.history(Store(db), runs, router)
-    except sqlite3.Error as exc:
-        fail(f"cannot read {db}: {exc}")
+    store = Store(db)
+    if not store.exists():
+        fail(f"no compliance history at {store.name}")
+    data = service.history(store, runs, router)
 
     def show(_: object) -> None:
         trend, drifts = reports.history_rows(data)

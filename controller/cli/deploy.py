@@ -14,6 +14,7 @@ from controller.cli.common import (
     user_errors)
 from controller.cli.common import inventory as inventory_dir
 from controller.model.select import select_limit
+from controller.paths import state_path
 
 if TYPE_CHECKING:
     from controller.services.deploy import DeployReport
@@ -64,7 +65,7 @@ def deploy(
     verify_timeout: float = typer.Option(30, "--verify-timeout", help="Seconds to wait for "
                                          "the network to converge after a commit."),
     workers: int = WorkersOption, audit_log: Path = typer.Option(
-        None, "--audit-log", envvar="NGK_AUDIT_LOG", help="Default /var/lib/ngk/audit.log."),
+        None, "--audit-log", envvar="NGK_AUDIT_LOG", help="Default $NGK_STATE_DIR/audit.log."),
     insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
     """Diff the intended configs against the routers; with --commit apply, verify, confirm."""
@@ -101,19 +102,19 @@ def _show(report: DeployReport) -> None:
 def backup(
     inventory: Optional[Path] = InventoryOption, limit: str = typer.Option(
         None, "--limit", "-l", help="Comma-separated router ids (default: all)."),
-    to: Path = typer.Option(None, "--to", help="Git folder (default: /var/lib/ngk/backups)."),
+    to: Optional[Path] = typer.Option(None, "--to",
+                                      help="Git folder (default $NGK_STATE_DIR/backups)."),
     workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,
 ) -> None:
     """Save every router's running config into a git folder: one commit per run."""
     from controller.services import backup as backup_service
-    to = to or backup_service.DEFAULT_BACKUP_DIR
     with user_errors():
         nr = _nornir(inventory, workers, insecure)
         names = [n.strip() for n in limit.split(",")] if limit else None
         unknown = sorted(set(names or ()) - set(nr.inventory.hosts))
         if unknown:
             raise UnknownName(f"not in the inventory: {', '.join(unknown)}")
-        report = backup_service.backup(nr, to, names)
+        report = backup_service.backup(nr, to or state_path("backups"), names)
     emit(report.as_dict(), as_json, lambda _: (
         table(f"Backup to {report.dir}", ["router", "status"], sorted(report.routers.items())),
         console.print(f"commit {report.commit or '(nothing changed)'}: {report.message}",

@@ -1,20 +1,18 @@
 """`ngk drill`: measured failover drills in the netns lab (cut, fail, history). docs/drills.md"""
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from controller.cli.common import JsonOption, console, emit, err_console, fail, table
+from controller.cli.common import JsonOption, StoreOption, console, emit, err_console, fail, table
 from controller.cli.lab import NameOption, lab_errors
-from controller.store import DEFAULT_DB, Store
+from controller.store import Store
 
 app = typer.Typer(help="Measured failover drills in the netns lab.", no_args_is_help=True)
-DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store for results.")
 OutOption = typer.Option(None, "--out", help="Directory for report.json, timeline.png and the "
-                         "probe records (default: <db dir>/drills/<time>-<failure>).")
+                         "probe records (default: <state dir>/drills/<time>-<failure>).")
 IntervalOption = typer.Option(5.0, "--interval-ms", min=0.5, max=5.0,
                               help="Probe interval per flow (ms).")
 MonitorOption = typer.Option(True, "--monitor/--no-monitor",
@@ -26,7 +24,7 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="drill")
 
 
-def _run(action: str, element: str, mode: str, name: str, db: Path, out: Optional[Path],
+def _run(action: str, element: str, mode: str, name: str, db: str | None, out: Optional[Path],
          interval_ms: float, monitor: bool, as_json: bool) -> None:
     from controller.services.drills import DrillOptions, run_drill
 
@@ -47,7 +45,7 @@ def _run(action: str, element: str, mode: str, name: str, db: Path, out: Optiona
 def cut(element: str = typer.Argument(..., help="Span or SRLG (or link; kind:id if ambiguous)."),
         mode: str = typer.Option("light", "--mode", help="light: loss of light; silent: "
                                  "carrier up, packets dropped."),
-        name: str = NameOption, db: Path = DbOption, out: Optional[Path] = OutOption,
+        name: str = NameOption, db: Optional[str] = StoreOption, out: Optional[Path] = OutOption,
         interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
         as_json: bool = JsonOption) -> None:
     """Cut a span or SRLG in the lab while probing; measure, compare paths, restore."""
@@ -56,7 +54,7 @@ def cut(element: str = typer.Argument(..., help="Span or SRLG (or link; kind:id 
 
 @app.command("fail")
 def fail_(element: str = typer.Argument(..., help="Router or site."),
-          name: str = NameOption, db: Path = DbOption, out: Optional[Path] = OutOption,
+          name: str = NameOption, db: Optional[str] = StoreOption, out: Optional[Path] = OutOption,
           interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
           as_json: bool = JsonOption) -> None:
     """Fail a router or site in the lab while probing; measure, compare paths, restore."""
@@ -66,14 +64,11 @@ def fail_(element: str = typer.Argument(..., help="Router or site."),
 @app.command()
 def history(failure: Optional[str] = typer.Option(None, "--failure",
                                                   help="Only this failure, e.g. span:osl-ham-e6."),
-            db: Path = DbOption, as_json: bool = JsonOption) -> None:
+            db: Optional[str] = StoreOption, as_json: bool = JsonOption) -> None:
     """Compare stored drill runs: per failure and mode, the max gap of every run."""
     from controller.services.drill_store import drill_history
 
-    try:
-        result = drill_history(Store(db), failure)
-    except (sqlite3.Error, OSError) as exc:
-        fail(f"cannot read {db}: {exc}", 1)
+    result = drill_history(Store(db), failure)
     emit(result, as_json, _render_history)
 
 

@@ -40,6 +40,7 @@ COMMANDS: dict[str, Entry] = {
     "monitor": Entry("monitor", "SNMP poller and trap receiver: state, events, metrics."),
     "uptime": Entry("monitor", "Availability from the monitor's history."),
     "drill": Entry("drill", "Measured failover drills in the lab, and their history."),
+    "store": Entry("store", "The store: migrate its schema, export and import it."),
     "play": Entry("play", "Run a playbook of ordered, validated steps."),
 }
 

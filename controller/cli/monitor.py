@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,15 +11,15 @@ import typer
 
 from controller.errors import InputError
 from controller.cli.common import (
-    InventoryOption, JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
+    InventoryOption, JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail,
+    table, topology, user_errors)
 from controller.cli.common import inventory as inventory_dir
-from controller.services import monitor as service
+from controller.services.monitor import app as service
 from controller.services import uptime as uptime_service
 from controller.services.alerts import Alerts, sink
 from controller.southbound.snmp.inventory import load_inventory
-from controller.store import DEFAULT_DB, Store
+from controller.store import Store
 
-DbOption = typer.Option(DEFAULT_DB, "--db", envvar="NGK_DB", help="SQLite store.")
 
 
 def monitor(
@@ -28,7 +27,7 @@ def monitor(
     once: bool = typer.Option(False, "--once", help="Poll once, print, exit."),
     as_json: bool = JsonOption,
     inventory: Optional[Path] = InventoryOption,
-    db: Path = DbOption,
+    db: Optional[str] = StoreOption,
     metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="Prometheus port."),
     metrics_addr: str = typer.Option("127.0.0.1", "--metrics-addr"),
     trap_port: Optional[int] = typer.Option(None, "--trap-port", help="UDP port for traps."),
@@ -41,6 +40,8 @@ def monitor(
     adjacency_every: int = typer.Option(
         6, "--adjacency-every", min=0, help="Walk every router's OSPF neighbour table every N "
         "cycles (0: never); routers with an adjacency down are read every cycle."),
+    ha: bool = typer.Option(False, "--ha", help="Active/standby with the other monitors of this "
+                            "PostgreSQL store: only the lease holder polls and records."),
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Poll every router of the inventory over SNMP; record state, events and their impact."""
@@ -56,7 +57,7 @@ def monitor(
         targets, Store(db), topo, once=once, interval=interval, concurrency=concurrency,
         metrics_port=metrics_port, metrics_addr=metrics_addr, trap_port=trap_port,
         trap_addr=trap_addr, alerts=alerts, retention_days=retention_days,
-        adjacency_every=adjacency_every)
+        adjacency_every=adjacency_every, ha=ha)
     if report is not None:
         emit(report, as_json, _render_cycle)
 
@@ -91,7 +92,7 @@ def uptime(
     until: Optional[str] = typer.Option(None, "--until", help="Window end (default now)."),
     as_json: bool = JsonOption,
     png: Optional[Path] = typer.Option(None, "--png", help="Write a timeline PNG."),
-    db: Path = DbOption,
+    db: Optional[str] = StoreOption,
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Availability and downtime per router, IP link and datacentre pair."""
@@ -100,12 +101,10 @@ def uptime(
         start, end = parse_time(since, now), parse_time(until, now) if until else now
     if end <= start:
         fail("--since must be before --until")
-    if not db.exists():
-        fail(f"no monitor database at {db}")
-    try:
-        report = uptime_service.uptime_report(Store(db), topology(topology_path), start, end)
-    except sqlite3.Error as exc:
-        fail(f"cannot read {db}: {exc}")
+    store = Store(db)
+    if not store.exists():
+        fail(f"no monitor database at {store.name}")
+    report = uptime_service.uptime_report(store, topology(topology_path), start, end)
     if png:
         uptime_service.render_timeline(report, str(png))
     emit(report, as_json, _render_uptime)
@@ -113,8 +112,9 @@ def uptime(
 
 def _render_uptime(report: dict[str, Any]) -> None:
     for key, title in (("routers", "router"), ("links", "link"), ("datacentre_pairs", "pair")):
-        table(f"Availability per {title}", [title, "availability %", "downtime s", "outages"],
-              [[x[title], x["availability_pct"], x["downtime_s"], x["outages"]]
+        table(f"Availability per {title} (of the time observed)",
+              [title, "availability %", "observed %", "downtime s", "outages"],
+              [[x[title], x["availability_pct"], x["observed_pct"], x["downtime_s"], x["outages"]]
                for x in report[key]])
 
 

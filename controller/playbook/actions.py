@@ -86,10 +86,11 @@ def undrain(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
 @action("backup", optional=("to",))
 def backup_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
     """Save the running configs into the git-versioned backup folder."""
-    from controller.services.backup import DEFAULT_BACKUP_DIR, backup
+    from controller.paths import state_path
+    from controller.services.backup import backup
     if ctx.dry_run:
         return Outcome(True, f"would back up {len(targets)} routers")
-    report = backup(_nornir(ctx), Path(args.get("to") or DEFAULT_BACKUP_DIR), targets)
+    report = backup(_nornir(ctx), Path(args.get("to") or state_path("backups")), targets)
     return Outcome(report.ok, f"backup commit {report.commit or 'none (no change)'}",
                    report.as_dict())
 
@@ -109,7 +110,7 @@ def verify_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outco
 def snmp_check(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
     """One SNMP poll cycle: every target reachable and every IP-link interface up."""
     from controller.services.compliance import link_interfaces
-    from controller.services.monitor import run_monitor
+    from controller.services.monitor.app import run_monitor
     from controller.southbound.snmp.inventory import load_inventory
     from controller.store import Store
     hosts, _ = load_inventory(_inventory(ctx))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -10,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from controller.model.select import select_targets
+from controller.paths import state_path
 from controller.playbook.model import Playbook, Step
 from controller.playbook.registry import Context, Outcome
 
-RUN_LOG = Path(os.environ.get("NGK_STATE_DIR", "/var/lib/ngk")) / "playbook-runs.jsonl"
 
 
 def run_playbook(book: Playbook, ctx: Context,
@@ -53,7 +52,7 @@ def run_playbook(book: Playbook, ctx: Context,
         "ok": all(r["status"] in ("ok",) for r in results), "interrupted": interrupted,
         "rolled_back": rolled_back, "steps": results,
     }
-    _log(report, log_file or RUN_LOG)
+    _log(report, log_file or state_path("playbook-runs.jsonl"))
     return report
 
 

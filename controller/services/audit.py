@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from controller.config.management import redact
+from controller.paths import state_path
 
-DEFAULT_AUDIT_LOG = Path("/var/lib/ngk/audit.log")
 
 def who() -> str:
     """The human behind the change (sudo's caller if any) and the controller host."""
@@ -22,7 +22,7 @@ def who() -> str:
 
 class AuditLog:
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path or os.environ.get("NGK_AUDIT_LOG") or DEFAULT_AUDIT_LOG)
+        self.path = Path(path or os.environ.get("NGK_AUDIT_LOG") or state_path("audit.log"))
 
     def record(self, action: str, router: str, outcome: str, *, diff: str = "",
                detail: str = "", run: str = "", **extra: Any) -> None:

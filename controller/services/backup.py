@@ -13,9 +13,6 @@ from nornir.core.task import Task
 
 from controller.services.verify import run_each
 
-DEFAULT_BACKUP_DIR = Path("/var/lib/ngk/backups")
-
-
 @dataclass
 class BackupReport:
     dir: str

@@ -32,7 +32,7 @@ def store_report(store: Store, report: dict[str, Any]) -> bool:
 
 
 def drill_history(store: Store, failure: str | None = None) -> dict[str, Any]:
-    """Runs per failure and mode, oldest first, with the max gap of each (raises sqlite3.Error)."""
+    """Runs per failure and mode, oldest first, with the max gap of each (raises StoreError)."""
     store.register("drills", SCHEMA)
     sql = ("SELECT id, ts, failure, mode, restored, affected, max_gap_ms, lost, paths_matched, "
            "igp_converged_ms, monitor_event_ms FROM drills")

@@ -67,7 +67,7 @@ class MonitorWatch:
         from controller.lab.daemons import TRAP_PORT
         from controller.lab.network import controller_address
         from controller.services.impact import ImpactMapper
-        from controller.services.monitor import Monitor
+        from controller.services.monitor.app import Monitor
         from controller.southbound.snmp.inventory import load_inventory
         from controller.southbound.snmp.traps import TrapReceiver
 
@@ -75,7 +75,8 @@ class MonitorWatch:
         try:  # the drill goes on without the monitor; the reason is reported
             targets, _ = load_inventory(Path(self.state.dir) / "inventory")
             # the topology maps OSPF neighbour traps to links (and events to their impact)
-            monitor = Monitor(targets, Store(self.workdir / "monitor.db"), ImpactMapper(self.topo))
+            monitor = Monitor(targets, Store(self.workdir / "monitor.db"), ImpactMapper(self.topo),
+                              interval=self.PAUSE_S)
             receiver = TrapReceiver(targets, lambda t: self._check(monitor.on_trap(t), "trap"),
                                     str(controller_address(self.topo).ip), TRAP_PORT)
             try:

@@ -29,7 +29,8 @@ from controller.services.drill_store import store_report
 from controller.services.drill_targets import targets
 from controller.services.drill_watch import MonitorWatch
 from controller.services.probes import DEFAULT_INTERVAL, FlowRecord, Member, ProbeSet, flow_stats
-from controller.store import DEFAULT_DB, Store
+from controller.paths import state_path
+from controller.store import Store
 
 CUT_KINDS = ("span", "srlg", "link")
 FAIL_KINDS = ("router", "site")
@@ -45,8 +46,9 @@ class DrillOptions:
     hold_s: float = 1.0  # after convergence, before reading paths and before stopping probes
     timeout_s: float = 60.0  # for convergence after the failure and after the restore
     monitor: bool = True
-    out_dir: Path | None = None  # default: <db dir>/drills/<time>-<failure>
-    db: Path | None = DEFAULT_DB  # None: do not store
+    out_dir: Path | None = None  # default: <state dir>/drills/<time>-<failure>
+    store: bool = True  # record the result in the store
+    db: str | Path | None = None  # the store (default: Store's: $NGK_STORE, the state dir)
 
 
 
@@ -100,7 +102,7 @@ class Drill:
         self.flows = flows(self.topo)
         self.routers = sorted(self.topo.routers)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        base = opts.out_dir or Path(opts.db or DEFAULT_DB).parent / "drills"
+        base = opts.out_dir or state_path("drills")
         self.dir = base / f"{stamp}-{self.element.kind}-{self.element.id}-{mode}"
         self.marks: dict[str, int] = {}
 
@@ -329,6 +331,6 @@ def run_drill(action: str, ref: str, mode: str = "light",
     report = drill.run()
     render_timeline(report, drill.records, drill.marks["inject"], drill.marks.get("restore"),
                     report["artifacts"]["timeline"])
-    report["stored"] = store_report(Store(opts.db), report) if opts.db else False
+    report["stored"] = store_report(Store(opts.db), report) if opts.store else False
     Path(report["artifacts"]["report"]).write_text(json.dumps(report, indent=1))
     return report

@@ -24,7 +24,7 @@ from controller.lab.faults import lab_cut, lab_restore
 from controller.model.layers import outage, resolve_element
 from controller.model.topology import Topology
 from controller.services.impact import ImpactMapper
-from controller.services.monitor import Monitor
+from controller.services.monitor.app import Monitor
 from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.traps import TrapReceiver
 from controller.store import Store
@@ -140,8 +140,9 @@ async def cut_and_restore(lab, tmp_path: Path, links: list[str], mode: str = "li
     assert not problems and targets
     impact = ImpactMapper(lab.topo)
     poller = Monitor(targets, Store(tmp_path / f"{mode}-poll.db"), impact,
-                     adjacency_every=adjacency_every)
-    trapped = Monitor(targets, Store(tmp_path / f"{mode}-trap.db"), impact)
+                     adjacency_every=adjacency_every, interval=INTERVAL_S)
+    # traps only: its one poll stands for the whole run (`ngk uptime` counts observed time only)
+    trapped = Monitor(targets, Store(tmp_path / f"{mode}-trap.db"), impact, interval=3600.0)
     run, want = CutRun(), endpoints(lab.topo, links)
     events = {"trap": run.trap_events, "poll": run.poll_events}
     receiver = TrapReceiver(targets, lambda t: run.trap_events.extend(trapped.on_trap(t)),

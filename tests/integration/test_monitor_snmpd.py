@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from controller.cli.main import app
 from controller.services.metrics import serve_metrics
-from controller.services.monitor import Monitor
+from controller.services.monitor.app import Monitor
 from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.traps import TrapReceiver
 from controller.store import Store
@@ -171,7 +171,7 @@ def test_prometheus_and_coldstart_trap(tmp_path):
     inv = write_inventory(tmp_path / "inv", {"r1": host(port, community="ngk-it")})
     targets, _ = load_inventory(inv)
     mon = Monitor(targets, Store(tmp_path / "m.db"))
-    server = serve_metrics(mon, metrics_port)
+    server = serve_metrics(mon.snapshot, metrics_port)
     agent = Agent(tmp_path / "agent", port, trap_port=trap_port)
 
     async def run():

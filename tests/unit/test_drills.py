@@ -228,7 +228,7 @@ def fake_drill(tmp_path: Path, ref: str, mode: str) -> drills.Drill:
     d = object.__new__(drills.Drill)
     d.topo, d.element = TOPO, Element(*ref.split(":"))
     d.action, d.mode = "cut", mode
-    d.opts = drills.DrillOptions(lab="unit", db=None, out_dir=tmp_path)
+    d.opts = drills.DrillOptions(lab="unit", store=False, out_dir=tmp_path)
     d.down = outage(TOPO, [d.element])
     d.flows = drills.flows(TOPO)
     d.routers = sorted(TOPO.routers)

@@ -7,7 +7,8 @@ import pytest
 
 from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
-from controller.services.monitor import ADJACENCY, Monitor
+from controller.services.monitor.app import Monitor
+from controller.services.monitor.history import ADJACENCY, Seen
 from controller.services.uptime import uptime_report
 from controller.southbound.snmp.poller import DevicePoll
 from controller.credentials import SnmpCredentials
@@ -118,7 +119,9 @@ def test_recorded_cut_gives_neighbour_down_then_up_with_impact(tmp_path):
     assert ups[-1]["detail"]["impact"]["elements"] == []  # the last one closes the outage
     # the adjacency is not ifOperStatus: no interface state changed, but the adjacency's own
     # state is recorded, and `ngk uptime` counts a link down while an adjacency over it is down
-    assert all(not st.oper for st in m.state.values())
+    assert all(not st.oper for st in m.state.routers.values())
+    m.store.add("INSERT INTO samples (ts, router, reachable, horizon) VALUES (?, ?, 1, 10)",
+                [(1000.0, r) for r in TOPO.routers])  # observed for the whole window
     m.store.flush()
     rows = m.store.query("SELECT ts, router, interface, state FROM state_changes ORDER BY ts")
     assert rows == [(1000.0 + dt, r, ADJACENCY + by_hand(r, a)[0], "down" if st == 1 else "up")
@@ -163,21 +166,21 @@ def test_adjacency_down_survives_a_restart_and_a_walk_sees_it_back(tmp_path):
     m.on_trap(parse(nbr_varbinds("10.255.0.2", "10.0.0.7", "10.255.0.7", 1), "osl-cr2", "x", 1.0))
     m.store.flush()
     again = monitor(tmp_path)  # restarted: the up trap was lost while it was away
-    assert again.state["osl-cr2"].adjacency[interface][0] == "down"
+    assert again.state.routers["osl-cr2"].adjacency[interface] == Seen(False, 1.0)
     again.client, again.cycles = NbrTable({"osl-cr2": all_full("osl-cr2")}), 1
-    e, = asyncio.run(again._check_adjacencies(polls()))
+    e, = asyncio.run(again.check_adjacencies(polls()))
     assert again.client.walked == ["osl-cr2"]  # not a full-walk cycle: only the suspect router
     assert (e["kind"], e["source"], e["router"], e["interface"]) == \
         ("ospf_neighbor_up", "poll", "osl-cr2", interface)
     assert e["detail"]["link"] == link and e["detail"]["impact"]["elements"] == []
-    assert asyncio.run(again._check_adjacencies(polls())) == []  # nothing left to check
+    assert asyncio.run(again.check_adjacencies(polls())) == []  # nothing left to check
 
 
 def test_a_walk_finds_a_silent_failure_whose_trap_was_lost(tmp_path):
     m = monitor(tmp_path)
     tables = {r: all_full(r) for r in TOPO.routers}
     m.client = NbrTable(tables)
-    assert asyncio.run(m._check_adjacencies(polls())) == []  # first sight of full: no event
+    assert asyncio.run(m.check_adjacencies(polls())) == []  # first sight of full: no event
     assert sorted(m.client.walked) == sorted(TOPO.routers)
     for i, (_, router, _, address, _, _) in enumerate(RECORDED_CUT[:4]):  # neighbours leave
         if i % 2:  # full: some are gone from the table, some stay in state down (1)
@@ -185,7 +188,7 @@ def test_a_walk_finds_a_silent_failure_whose_trap_was_lost(tmp_path):
         else:
             tables[router][address] = 1
     m.cycles = 6  # a full-walk cycle
-    events = asyncio.run(m._check_adjacencies(polls()))
+    events = asyncio.run(m.check_adjacencies(polls()))
     want = {(r, *by_hand(r, a)) for _, r, _, a, _, _ in RECORDED_CUT[:4]}
     assert {(e["router"], e["interface"], e["detail"]["link"]) for e in events} == want
     assert {e["kind"] for e in events} == {"ospf_neighbor_down"}
@@ -198,8 +201,8 @@ def test_a_walk_finds_a_silent_failure_whose_trap_was_lost(tmp_path):
 def test_an_agent_without_ospf_neighbours_raises_nothing(tmp_path):
     m = monitor(tmp_path)
     m.client = NbrTable({})
-    assert asyncio.run(m._check_adjacencies(polls())) == []
-    assert all(not st.adjacency for st in m.state.values())
+    assert asyncio.run(m.check_adjacencies(polls())) == []
+    assert all(not st.adjacency for st in m.state.routers.values())
 
 
 def test_repeats_and_first_full_raise_no_event(tmp_path):
@@ -219,8 +222,7 @@ def test_unknown_neighbour_keeps_the_trap_kind_without_impact(tmp_path):
 
 
 def _link_down(m: Monitor, router: str, interface: str, ts: float) -> None:
-    st = m.state[router]
-    st.oper[interface], st.oper_ts[interface] = "down", ts
+    m.state.routers[router].oper[interface] = Seen(False, ts)
 
 
 @pytest.mark.parametrize("full_after_oper_down", [True, False])
@@ -234,7 +236,7 @@ def test_full_adjacency_newer_than_oper_down_wins(tmp_path, full_after_oper_down
                          "x", 2.0 if full_after_oper_down else 1.2))
     assert e["kind"] == "ospf_neighbor_up"
     assert e["detail"]["impact"]["links_down"] == ([] if full_after_oper_down else [link])
-    assert m.state["osl-cr2"].oper[interface] == "down"  # ifOperStatus is left as reported
+    assert m.state.routers["osl-cr2"].oper[interface].up is False  # ifOperStatus is left as reported
 
 
 def test_if_state_change_names_the_interface(tmp_path):

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from controller.services.monitor import Monitor, counter_delta, rebooted
+from controller.services.monitor.app import Monitor
+from controller.services.monitor.state import counter_delta, rebooted
 from controller.southbound.snmp import ber
 from controller.southbound.snmp.client import SnmpError
 from controller.credentials import SnmpCredentials
@@ -173,14 +174,15 @@ def test_state_changes_events_and_restart(tmp_path):
     assert first == []  # all up on first sight: nothing to report
     agent = FakeAgent(mib(2, uptime=40, oper={1: 2}))
     events = mon.apply(asyncio.run(poll_device(agent, TARGET)))
-    assert {e["kind"] for e in events} >= {"reboot", "link_down"}
-    assert all(e["kind"] != "counter_wrap" for e in events)  # reset at reboot, not a wrap
+    assert {e.kind for e in events} >= {"reboot", "link_down"}
+    assert all(e.kind != "counter_wrap" for e in events)  # reset at reboot, not a wrap
     mon.store.flush()
     agent = FakeAgent({}, SnmpError("timeout"))
-    assert [e["kind"] for e in mon.apply(asyncio.run(poll_device(agent, TARGET)))] == ["router_down"]
+    assert [e.kind for e in mon.apply(asyncio.run(poll_device(agent, TARGET)))] == ["router_down"]
     mon.store.flush()
     again = _monitor(tmp_path, "r1")  # a restart keeps state: no second router_down
-    assert again.state["r1"].reachable is False and again.state["r1"].oper["eth1"] == "down"
+    st = again.state.routers["r1"]
+    assert st.reachable is False and st.oper["eth1"].up is False
     assert again.apply(asyncio.run(poll_device(agent, TARGET))) == []
     rows = again.store.query("SELECT interface, state FROM state_changes ORDER BY rowid")
     assert rows == [("", "up"), ("eth1", "up"), ("eth2", "up"), ("eth1", "down"), ("", "down")]

@@ -11,7 +11,13 @@ from typing import Any
 from controller.southbound.snmp import ber
 from controller.southbound.snmp.client import SnmpClient, SnmpError
 from controller.southbound.snmp.inventory import Target
-from controller.southbound.snmp.oids import IF_COLUMNS, SCALARS, SYS_NAME, SYS_UPTIME, Oid
+from controller.southbound.snmp.oids import (
+    IF_COLUMNS,
+    SCALARS,
+    SYS_NAME,
+    SYS_UPTIME,
+    Oid,
+)
 
 MAX_REPETITIONS = 16
 MAX_ROUNDS = 256  # a walk needing more is an agent that never ends its table
@@ -55,6 +61,51 @@ def _scalar(poll: DevicePoll, want: Oid, got: tuple[Oid, Any], kind: type, label
     return value
 
 
+@dataclass(slots=True)
+class Walk:
+    """What one GETBULK walk got: the non-repeaters' var-binds, each column's rows by instance
+    index (the OID suffix), whether the agent answered at all, and the fault that ended it."""
+
+    scalars: list[tuple[Oid, Any]] = field(default_factory=list)
+    rows: dict[str, dict[Oid, Any]] = field(default_factory=dict)
+    answered: bool = False
+    values: int = 0
+    error: SnmpError | None = None
+    complete: bool = True  # False: a column did not end after MAX_ROUNDS rounds
+
+
+async def walk(client: SnmpClient, target: Target, columns: dict[str, Oid],
+               scalars: tuple[Oid, ...] = (), max_repetitions: int = MAX_REPETITIONS,
+               max_rows: int | None = None, index_len: int | None = None) -> Walk:
+    """Walk `columns` side by side in GETBULKs, `scalars` as non-repeaters of the first one;
+    `max_rows` ends each column after that many rows, `index_len` after a row whose index has
+    another length. Device faults never raise: they end the walk as `error`."""
+    out = Walk(rows={name: {} for name in columns})
+    cursors = dict(columns)
+    pending: list[Oid] = list(scalars)
+    try:
+        for _ in range(MAX_ROUNDS):
+            names = list(cursors)
+            if not names and not pending:
+                break
+            reps = max_repetitions if max_rows is None else min(
+                max_repetitions, max((max_rows - len(out.rows[n]) for n in names), default=0))
+            varbinds = await client.bulk(target, pending, [cursors[n] for n in names], reps)
+            out.answered = True
+            out.values += len(varbinds)
+            if pending:
+                if len(varbinds) < len(pending):
+                    raise SnmpError("malformed response: fewer var-binds than non-repeaters")
+                out.scalars, varbinds = varbinds[:len(pending)], varbinds[len(pending):]
+                pending = []
+            _advance(names, varbinds, columns, cursors, out.rows, max_rows, index_len)
+        else:
+            out.complete = False
+    except SnmpError as exc:
+        out.error = exc
+    return out
+
+
 async def poll_device(client: SnmpClient, target: Target, max_repetitions: int = MAX_REPETITIONS,
                       columns: tuple[str, ...] = tuple(IF_COLUMNS),
                       max_rows: int | None = None) -> DevicePoll:
@@ -66,41 +117,30 @@ async def poll_device(client: SnmpClient, target: Target, max_repetitions: int =
         raise ValueError(f"max_rows must be >= 1, not {max_rows}")
     start = time.perf_counter()
     poll = DevicePoll(target.router, time.time(), reachable=False)
-    cursors: dict[str, Oid] = {name: IF_COLUMNS[name] for name in columns}
-    table: dict[str, dict[int, Any]] = {name: {} for name in IF_COLUMNS}
-    try:
-        scalars: list[Oid] = list(SCALARS)
-        for _ in range(MAX_ROUNDS):
-            names = list(cursors)
-            if not names and not scalars:
-                break
-            reps = max_repetitions if max_rows is None else min(
-                max_repetitions, max((max_rows - len(table[n]) for n in names), default=0))
-            varbinds = await client.bulk(target, scalars, [cursors[n] for n in names], reps)
-            poll.reachable = True
-            poll.values += len(varbinds)
-            if scalars:
-                if len(varbinds) < len(scalars):
-                    raise SnmpError("malformed response: fewer var-binds than non-repeaters")
-                poll.sys_uptime = _scalar(poll, SYS_UPTIME, varbinds[0], int, "sysUpTime")
-                name = _scalar(poll, SYS_NAME, varbinds[1], bytes, "sysName")
-                poll.sys_name = name.decode(errors="replace") if name is not None else None
-                varbinds, scalars = varbinds[len(SCALARS):], []
-            _advance(names, varbinds, cursors, table, max_rows)
-        else:
-            poll.problems.append(f"interface walk did not end after {MAX_ROUNDS} rounds")
-    except SnmpError as exc:
+    got = await walk(client, target, {name: IF_COLUMNS[name] for name in columns}, SCALARS,
+                     max_repetitions, max_rows, index_len=1)
+    poll.reachable, poll.values = got.answered, got.values
+    if got.scalars:
+        poll.sys_uptime = _scalar(poll, SYS_UPTIME, got.scalars[0], int, "sysUpTime")
+        name = _scalar(poll, SYS_NAME, got.scalars[1], bytes, "sysName")
+        poll.sys_name = name.decode(errors="replace") if name is not None else None
+    if not got.complete:
+        poll.problems.append(f"interface walk did not end after {MAX_ROUNDS} rounds")
+    if got.error is not None:
         if poll.reachable:
-            poll.problems.append(str(exc))
+            poll.problems.append(str(got.error))
         else:
-            poll.error = str(exc)
+            poll.error = str(got.error)
+    table = {name: {index[0]: v for index, v in got.rows.get(name, {}).items()}
+             for name in IF_COLUMNS}
     poll.interfaces = _interfaces(table, poll.problems)
     poll.duration = time.perf_counter() - start
     return poll
 
 
-def _advance(names: list[str], varbinds: list[tuple[Oid, Any]], cursors: dict[str, Oid],
-             table: dict[str, dict[int, Any]], max_rows: int | None) -> None:
+def _advance(names: list[str], varbinds: list[tuple[Oid, Any]], columns: dict[str, Oid],
+             cursors: dict[str, Oid], rows: dict[str, dict[Oid, Any]], max_rows: int | None,
+             index_len: int | None) -> None:
     """Consume one GETBULK answer (rows of len(names)); drop columns that left their subtree
     or hold `max_rows` rows."""
     width = len(names)
@@ -112,15 +152,16 @@ def _advance(names: list[str], varbinds: list[tuple[Oid, Any]], cursors: dict[st
         name = names[i % width]
         if name not in cursors:
             continue
-        prefix = IF_COLUMNS[name]
-        if oid[:len(prefix)] != prefix or ber.is_exception(value) or len(oid) != len(prefix) + 1:
+        prefix = columns[name]
+        if oid[:len(prefix)] != prefix or ber.is_exception(value) or (
+                index_len is not None and len(oid) != len(prefix) + index_len):
             del cursors[name]
             continue
         if oid <= cursors[name]:
             raise SnmpError(f"agent returned a non-increasing OID {'.'.join(map(str, oid))}")
         cursors[name] = oid
-        table[name][oid[-1]] = value
-        if max_rows is not None and len(table[name]) >= max_rows:
+        rows[name][oid[len(prefix):]] = value
+        if max_rows is not None and len(rows[name]) >= max_rows:
             del cursors[name]
 
 

@@ -1,0 +1,301 @@
+"""The monitor process: poll every router over SNMP, receive traps, feed the state machine, add the
+topology impact to down/up events, record history, alert, and export Prometheus metrics.
+
+Nothing a device or the store does can stop it: faults become recorded reasons.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from controller.errors import StoreError
+from controller.model.topology import Topology
+from controller.services.alerts import Alerts
+from controller.services.impact import ImpactMapper
+from controller.services.metrics import serve_metrics
+from controller.services.monitor.history import History
+from controller.services.monitor.lease import Lease
+from controller.services.monitor.state import (
+    Event,
+    MonitorState,
+    NeighbourWalk,
+    RouterView,
+    StateChange,
+    StoreFailed,
+    oper_state,
+)
+from controller.southbound.snmp.client import SnmpClient
+from controller.southbound.snmp.inventory import Target
+from controller.southbound.snmp.oids import (
+    OSPF_NBR_STATE,
+    TICKS_PER_S,
+    ospf_index_address,
+)
+from controller.southbound.snmp.poller import DevicePoll, poll_all, walk
+from controller.southbound.snmp.traps import Trap
+from controller.store import Store
+
+NBR_REPETITIONS = 32
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The monitor as the metrics read it at scrape time."""
+
+    routers: list[RouterView]
+    last_cycle: float
+    event_counts: dict[str, int]
+    store_errors: int
+    leader: bool  # polls and records (always, without --ha)
+
+
+class Monitor:
+    """One monitor process. `interval` (seconds between cycles) is recorded with every sample as
+    how long it counts as observed (twice the interval; `ngk uptime`)."""
+
+    def __init__(self, targets: list[Target], store: Store, impact: ImpactMapper | None = None,
+                 alerts: Alerts | None = None, concurrency: int = 256, adjacency_every: int = 6,
+                 interval: float | None = None):
+        self.targets, self.store, self.impact, self.alerts = targets, store, impact, alerts
+        self.concurrency, self.adjacency_every, self.cycles = concurrency, adjacency_every, 0
+        self.interval = interval
+        self.state = MonitorState([t.router for t in targets], impact)
+        self.history = History(store)
+        self.state.restore(self.history.restore())
+        self.client: SnmpClient | None = None
+        self.event_counts: dict[str, int] = {}
+        self.traps = 0
+        self.last_cycle = 0.0
+        self.lease: Lease | None = None  # active/standby: poll and record only while leading
+        self.lost_store = False  # a standby that could not reach the store
+        self.grace_until = 0.0  # monotonic: a standby back in touch waits for the leader till then
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.state.snapshot(), self.last_cycle, dict(self.event_counts),
+                        self.store.error_count, self.lease is None or self.lease.token is not None)
+
+    # --- from the state machine to history, impact, alerts ------------------------------------
+    def _take(self, out: list[Event]) -> list[Event]:
+        """Record the state changes of `out`; returns (and counts) the published events."""
+        events = []
+        for e in out:
+            if isinstance(e, StateChange):
+                self.history.change(e.ts, e.router, e.interface, e.state, e.reason, e.source)
+            else:
+                events.append(e)
+                self.event_counts[e.kind] = self.event_counts.get(e.kind, 0) + 1
+        return events
+
+    def apply(self, poll: DevicePoll) -> list[Event]:
+        """One poll into the state machine and the history; returns its events."""
+        events = self._take(self.state.apply(poll))
+        rates = self.state.routers[poll.router].rates
+        self.history.poll(poll, rates, 2 * self.interval if self.interval else None)
+        return events
+
+    def on_trap(self, trap: Trap) -> list[dict[str, Any]]:
+        """Record a trap as an event right away (state change, impact, alert, flush)."""
+        self.traps += 1
+        if self.lease and self.lease.token is None:
+            return []  # a standby: the leader records what the routers send to both
+        events = self._take(self.state.on_trap(trap))
+        return self._finish(events, trap.received)
+
+    def _finish(self, events: list[Event], received: float | None = None) -> list[dict]:
+        """Impact for down/up events (computed on everything down now; `impact_ms` from
+        `received`, the poll result's or trap's receipt, else the event's time), then store,
+        flush and alert. Returns the events as dicts, store errors of this flush last."""
+        if self.impact and any(e.changes_topology for e in events):
+            impact = self.impact.assess(self.impact.elements(self.state.routers_down(),
+                                                             self.state.interfaces_down()))
+            now = time.time()
+            for e in events:
+                if e.changes_topology and self.impact.maps(e.router, e.interface):
+                    got = e.ts if received is None else received
+                    e.impact, e.impact_ms = impact, round((now - got) * 1000, 3)
+        out = [e.as_dict() for e in events]
+        self.history.events(out)
+        before = self.store.error_count
+        self.store.flush()
+        new = self.store.error_count - before
+        for ts, reason in list(self.store.errors)[-new:] if new else []:
+            failed = StoreFailed(ts=ts, reason=reason)
+            self.event_counts[failed.kind] = self.event_counts.get(failed.kind, 0) + 1
+            out.append(failed.as_dict())
+        if self.alerts:
+            for event in out:
+                self.alerts.dispatch(event)
+        return out
+
+    async def _walk_neighbours(self, target: Target) -> NeighbourWalk:
+        """ospfNbrState by neighbour address (the poller's GETBULK walk); None when it failed."""
+        assert self.client is not None
+        got = await walk(self.client, target, {"state": OSPF_NBR_STATE},
+                         max_repetitions=NBR_REPETITIONS, index_len=5)
+        states = None if got.error else {
+            address: value for index, value in got.rows["state"].items()
+            if isinstance(value, int)
+            and (address := ospf_index_address(OSPF_NBR_STATE + index, OSPF_NBR_STATE))}
+        return NeighbourWalk(target.router, time.time(), states)
+
+    async def check_adjacencies(self, polls: list[DevicePoll]) -> list[dict[str, Any]]:
+        """OSPF adjacencies from the routers' ospfNbrTable: every `adjacency_every`-th cycle on
+        every reachable router, and on every cycle on those with an adjacency recorded down."""
+        if not self.adjacency_every:
+            return []
+        targets = {t.router: t for t in self.targets}
+        routers = self.state.to_walk([p.router for p in polls if p.reachable],
+                                     self.cycles % self.adjacency_every == 0)
+        walks = await asyncio.gather(*(self._walk_neighbours(targets[r]) for r in routers))
+        events = [e for w in walks for e in self._take(self.state.on_neighbours(w))]
+        return self._finish(events) if events else []
+
+    # --- cycles -------------------------------------------------------------------------------
+    async def cycle(self) -> dict[str, Any]:
+        """Poll everything once; returns the cycle report (docs/monitor.md, `--once --json`)."""
+        if self.client is None:
+            self.client = await SnmpClient.create()
+        start = time.perf_counter()
+        later: list[Event] = []  # events without impact: stored at the end of the cycle
+        mine: dict[str, list[Event]] = {}
+        raised: list[dict] = []  # in the order the polls completed and were applied
+
+        def on_result(poll: DevicePoll) -> None:
+            events = mine[poll.router] = self.apply(poll)
+            if any(e.changes_topology for e in events):  # impact and store now, not at cycle end
+                raised.extend(self._finish(events, poll.ts + poll.duration))
+            else:
+                raised.extend(e.as_dict() for e in events)
+                later.extend(events)
+
+        polls = await poll_all(self.client, self.targets, self.concurrency, on_result=on_result)
+        raised += await self.check_adjacencies(polls)
+        self.cycles += 1
+        self.last_cycle = time.perf_counter() - start
+        raised += [e for e in self._finish(later) if e["source"] == "store"]
+        per_router = []
+        for poll in polls:
+            rates = self.state.routers[poll.router].rates
+            per_router.append({
+                "router": poll.router, "reachable": poll.reachable,
+                "sys_uptime": poll.sys_uptime / TICKS_PER_S if poll.sys_uptime is not None else None,
+                "sys_name": poll.sys_name, "error": poll.error, "problems": poll.problems,
+                "poll_ms": round(poll.duration * 1000, 3),
+                "interfaces": {i.name: oper_state(i.oper) for i in poll.interfaces.values()
+                               if i.oper is not None},
+                "rates_bps": {k: {"in": v[0], "out": v[1]} for k, v in rates.items()
+                              if v != (None, None)},
+                "events": [e.as_dict() for e in mine[poll.router]]})
+        return {"ts": time.time(), "duration_s": round(self.last_cycle, 4),
+                "values": sum(p.values for p in polls), "routers": per_router,
+                "events": raised,
+                "store_errors": [reason for _, reason in list(self.store.errors)[-10:]]}
+
+    def prune(self, retention_days: float, now: float | None = None) -> None:
+        """Drop samples and events older than the retention (history.prune)."""
+        self.history.prune((now or time.time()) - retention_days * 86400)
+        self.store.flush()
+
+    def leading(self) -> bool:
+        """Hold or renew the lease (always true without one). A leader that cannot reach the
+        store goes on polling and queueing: if nobody took over meanwhile, its queue is written
+        in order when the store is back, else the fence refuses it. A standby back in touch with
+        the store gives the leader one lease time to renew before it may take over. Taking over
+        restores the state the previous leader recorded, so nothing it saw is raised again."""
+        if self.lease is None:
+            return True
+        was = self.lease.token
+        try:
+            if was is None and self.lost_store:
+                self.lease.holder_now()  # back in touch: the leader's turn first
+                self.lost_store, self.grace_until = False, time.monotonic() + self.lease.ttl
+            if was is None and time.monotonic() < self.grace_until:
+                return False
+            token = self.lease.hold()
+        except StoreError:
+            self.lost_store = was is None
+            return was is not None
+        if token is not None and token != was:
+            self.state.restore(self.history.restore())
+            self.history.token = token
+        return token is not None
+
+    async def run(self, interval: float, retention_days: float = 400.0,
+                  stop: asyncio.Event | None = None) -> None:
+        """Cycle every `interval` seconds until `stop` is set (a standby checks the lease four
+        times an interval instead); prune once an hour."""
+        stop = stop or asyncio.Event()
+        self.interval = interval
+        last_prune = 0.0
+        while not stop.is_set():
+            began = time.monotonic()
+            pause = interval / 4
+            if self.leading():
+                await self.cycle()
+                if began - last_prune > 3600:
+                    self.prune(retention_days)
+                    last_prune = began
+                pause = interval
+            try:
+                await asyncio.wait_for(stop.wait(), max(0.0, pause - (time.monotonic() - began)))
+            except TimeoutError:
+                pass
+
+    def close(self) -> None:
+        if self.client:
+            self.client.close()
+        self.store.flush()
+
+
+def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, once: bool,
+                interval: float = 10.0, concurrency: int = 256, metrics_port: int | None = None,
+                metrics_addr: str = "127.0.0.1", trap_port: int | None = None,
+                trap_addr: str | None = None, alerts: Alerts | None = None,
+                retention_days: float = 400.0, adjacency_every: int = 6,
+                ha: bool = False) -> dict[str, Any] | None:
+    """One cycle (returns its report) or run until SIGINT/SIGTERM (returns None). With `ha`,
+    one of the monitors sharing the (PostgreSQL) store leads: its lease lapses after 1.5
+    intervals, and a standby takes over within two."""
+    import os
+    import signal
+    import socket
+
+    from controller.southbound.snmp.traps import TrapReceiver
+
+    monitor = Monitor(targets, store, ImpactMapper(topo) if topo else None, alerts, concurrency,
+                      adjacency_every)
+    if ha:
+        monitor.lease = Lease(store, f"{socket.gethostname()}:{os.getpid()}", 1.5 * interval)
+    server = serve_metrics(monitor.snapshot, metrics_port, metrics_addr) if metrics_port else None
+
+    def on_trap(trap: Trap) -> None:
+        monitor.on_trap(trap)
+
+    async def main() -> dict[str, Any] | None:
+        receiver = None
+        try:
+            if once:
+                return await monitor.cycle()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            if trap_port:
+                receiver = TrapReceiver(targets, on_trap, trap_addr, trap_port)
+                receiver.start()
+            await monitor.run(interval, retention_days, stop)
+            return None
+        finally:
+            if receiver:
+                receiver.close()
+            monitor.close()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if server:
+            server.shutdown()
+        if alerts:
+            alerts.close()
