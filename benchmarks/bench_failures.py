@@ -23,7 +23,7 @@ from controller.model.load import load_topology
 from controller.model.synthetic import synthetic_topology
 from controller.model.topology import Topology
 
-ZOO = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "topologyzoo"
+ZOO = Path(__file__).resolve().parents[1] / "tests" / "data" / "zoo"
 FULL_NAIVE_MAX = 20_000  # scenarios; beyond this the naive sweep is sampled
 
 

@@ -6,18 +6,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from controller.model.load import load_topology
 
 from controller.model.topology import Topology
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False, highlight=False)  # user text never turns into emoji or colours
+err_console = Console(stderr=True, emoji=False, highlight=False)
 
 TopologyOption = typer.Option(
     None, "--topology", "-t", envvar="NGK_TOPOLOGY",
@@ -50,10 +52,44 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         render(data)
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    t = Table(title=title, title_justify="left")
-    for col in columns:
-        t.add_column(col)
+class Col(NamedTuple):
+    """A table column: its header (units in it, e.g. "gap (ms)"), shown only in the `--wide` view
+    when `wide`, right-aligned when `right` (numbers)."""
+
+    header: str
+    wide: bool = False
+    right: bool = False
+
+
+WideOption = typer.Option(False, "--wide", help="All columns (the default view fits 80 columns).")
+
+
+def cell(value: Any) -> str:
+    """One table cell: None -> "-" (no value: not applicable or not measured), booleans yes/no,
+    floats without float noise; everything else as text (never markup)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else "nan"
+    return str(value)
+
+
+def table(title: str, columns: list[str | Col], rows: list[list[Any]], wide: bool = False) -> None:
+    """Print rows as a table that stays readable at 80 columns and when piped: cells are plain
+    text (no markup, no emoji), long cells wrap at spaces and fold (ids are never cut short with
+    an ellipsis), and `Col(wide=True)` columns are left out unless `wide`, saying so."""
+    cols = [c if isinstance(c, Col) else Col(c) for c in columns]
+    keep = [i for i, c in enumerate(cols) if wide or not c.wide]
+    t = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+              title_style="bold")
+    for i in keep:
+        t.add_column(Text(cols[i].header), overflow="fold",
+                     justify="right" if cols[i].right else "left")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*(Text(cell(row[i])) for i in keep))
     console.print(t)
+    hidden = [cols[i].header for i in range(len(cols)) if i not in keep]
+    if hidden and rows:
+        console.print(Text(f"(--wide adds: {', '.join(hidden)})"))

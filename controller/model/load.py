@@ -9,10 +9,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable
-
-import networkx as nx
 
 from controller.model.source import Diagnostic, DocPath, Document, InputError, load_yaml
 from controller.model.topology import (
@@ -233,9 +232,10 @@ class _Builder:
                 pools: dict[str, Any]) -> dict[str, Router]:
         out = {}
         loop_pool = iter(pools["loopbacks"].hosts())
-        mgmt_hosts = list(pools["mgmt"].hosts())[10:]  # .1-.10 reserved for the controller side
+        mgmt_hosts = islice(pools["mgmt"].hosts(), 10, None)  # .1-.10: the controller side
         taken: dict[Any, DocPath] = {}
-        for i, (path, e) in enumerate(self.items(data, "routers")):
+        for path, e in self.items(data, "routers"):
+            host = next(mgmt_hosts, None)  # router i's default: host i of the pool (after .10)
             self.ref(path + ("site",), e["site"], sites, "site")
             if "loopback" in e:
                 loop = self.iface(path + ("loopback",), e["loopback"], ipaddress.IPv4Interface)
@@ -246,8 +246,8 @@ class _Builder:
                 if mgmt is not None and mgmt.ip not in pools["mgmt"]:
                     self.error(path + ("mgmt",), f"{mgmt} is outside the management pool "
                                                  f"{pools['mgmt']}")
-            elif i < len(mgmt_hosts):
-                mgmt = ipaddress.IPv4Interface(f"{mgmt_hosts[i]}/{pools['mgmt'].prefixlen}")
+            elif host is not None:
+                mgmt = ipaddress.IPv4Interface(f"{host}/{pools['mgmt'].prefixlen}")
             else:
                 self.error(path, f"management pool {pools['mgmt']} is exhausted")
                 mgmt = None
@@ -407,12 +407,22 @@ class _Builder:
         return out
 
     def connectivity(self, topo: Topology) -> None:
-        graph = nx.Graph()
-        graph.add_nodes_from(s for s in topo.sites if topo.routers_at(s))
+        root = {s: s for s in topo.sites if topo.routers_at(s)}  # union-find over sites
+
+        def find(s: str) -> str:
+            while root[s] != s:
+                root[s] = root[root[s]]
+                s = root[s]
+            return s
+
         for link in topo.links.values():
-            graph.add_edge(*topo.link_sites(link))
-        if graph.number_of_nodes() > 1 and not nx.is_connected(graph):
-            parts = sorted(nx.connected_components(graph), key=len, reverse=True)
+            a, b = (find(s) for s in topo.link_sites(link))
+            root[a] = b
+        islands: dict[str, list[str]] = {}
+        for s in root:
+            islands.setdefault(find(s), []).append(s)
+        if len(islands) > 1:
+            parts = sorted(islands.values(), key=len, reverse=True)
             small = ", ".join(sorted(min(parts[1:], key=len)))
             self.warn(("links",), f"the IP layer is disconnected: {len(parts)} islands "
                                   f"(smallest: {small})")

@@ -65,6 +65,7 @@ def _convert(node: yaml.Node, path: DocPath, lines: dict[DocPath, int], file: st
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster, same nodes
 
 
 def _scalar(node: yaml.Node) -> Any:
@@ -74,7 +75,7 @@ def _scalar(node: yaml.Node) -> Any:
 def parse_yaml(text: str, file: str) -> Document:
     """Parse YAML text; syntax errors become an InputError with the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
