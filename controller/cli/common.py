@@ -79,17 +79,30 @@ def cell(value: Any) -> str:
 def table(title: str, columns: list[str | Col], rows: list[list[Any]], wide: bool = False) -> None:
     """Print rows as a table that stays readable at 80 columns and when piped: cells are plain
     text (no markup, no emoji), long cells wrap at spaces and fold (ids are never cut short with
-    an ellipsis), and `Col(wide=True)` columns are left out unless `wide`, saying so."""
+    an ellipsis), and `Col(wide=True)` columns are left out unless `wide` (then lines are as
+    long as the table needs), saying so."""
     cols = [c if isinstance(c, Col) else Col(c) for c in columns]
     keep = [i for i, c in enumerate(cols) if wide or not c.wide]
     t = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+              collapse_padding=True,
               title_style="bold")
-    for i in keep:
-        t.add_column(Text(cols[i].header), overflow="fold",
+    cells = [[cell(row[i]) for i in keep] for row in rows]
+    for n, i in enumerate(keep):
+        # numbers take their own width (the header wraps at spaces); text gets the rest
+        narrow = max([len(w) for w in cols[i].header.split()] + [len(r[n]) for r in cells]) \
+            if cols[i].right else None
+        t.add_column(Text(cols[i].header), overflow="fold", max_width=narrow,
                      justify="right" if cols[i].right else "left")
-    for row in rows:
-        t.add_row(*(Text(cell(row[i])) for i in keep))
-    console.print(t)
+    for row in cells:
+        t.add_row(*(Text(c) for c in row))
+    # --wide: full lines whatever the terminal (as `-o wide` elsewhere); else the terminal, or
+    # 80 columns when piped
+    out = console
+    if wide:
+        need = console.measure(t, options=console.options.update(width=10_000)).maximum
+        out = Console(width=max(console.width, need), emoji=False, highlight=False,
+                      file=console.file)
+    out.print(t)
     hidden = [cols[i].header for i in range(len(cols)) if i not in keep]
     if hidden and rows:
         console.print(Text(f"(--wide adds: {', '.join(hidden)})"))

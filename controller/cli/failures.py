@@ -18,8 +18,8 @@ from controller.cli.common import Col, JsonOption, TopologyOption, WideOption, c
 KINDS = "span,srlg,site"  # = controller.analysis.failures.DEFAULT_KINDS (a test keeps them equal)
 COUNTING = ("lost site pairs: pairs of surviving sites cut apart. A failed site is not a "
             "survivor: its own pairs are counted apart (failed-site pairs). A failed router's "
-            "site survives, maybe isolated: its pairs are lost pairs. So site:X and router:X-only "
-            "give the same total (docs/failures.md).")
+            "site survives, maybe isolated: its pairs are lost site pairs. So a site and its only "
+            "router give the same total (docs/failures.md).")
 
 
 def _failed(s: dict[str, Any]) -> str:
@@ -37,7 +37,7 @@ def render_sweep(data: dict[str, Any], top: int = 20, wide: bool = False) -> Non
     """The `top` worst scenarios, then counts, then the single points of failure."""
     scenarios = sorted(data["scenarios"], key=impact_key)
     shown = scenarios[:top]
-    rows = [[_failed(s), len(s["links_down"]), s["disconnected_pairs"], s["failed_site_pairs"],
+    rows = [["\n".join(_failed(s).split(" + ")), len(s["links_down"]), s["disconnected_pairs"], s["failed_site_pairs"],
              len(s["datacentre_pairs_disconnected"]),
              ", ".join("-".join(p) for p in s["datacentre_pairs_disconnected"]),
              len(s["members_without_datacentre"]), s["worst_dc_latency_increase_ms"]]
@@ -50,7 +50,7 @@ def render_sweep(data: dict[str, Any], top: int = 20, wide: bool = False) -> Non
            Col("worst DC +ms", right=True)], rows, wide)
     summ = data["summary"]
     listed = data["scenarios"]
-    counts = [("scenarios", summ["scenarios"]), ("disconnecting", summ["disconnecting"]),
+    counts = [("total", summ["scenarios"]), ("disconnecting", summ["disconnecting"]),
               ("cut a datacentre pair", sum(1 for s in listed
                                             if s["datacentre_pairs_disconnected"])),
               ("leave members without a datacentre",
@@ -72,14 +72,18 @@ def _render_reroute(data: dict[str, Any], wide: bool = False) -> None:
     def path(p: dict | None) -> str:
         return "unreachable" if p is None else " > ".join(p["routers"])
 
-    table(f"Reroutes after {_failed(data)} (router paths, IGP)",
-          ["from", "to", "before", "after", Col("+ms", right=True), "in budget",
-           Col("sites after", wide=True), Col("links after", wide=True)],
-          [[p["src_router"], p["dst_router"], path(p["before"]), path(p["after"]),
-            p["latency_increase_ms"], p["within_budget"],
-            " > ".join(p["after"]["sites"]) if p["after"] else None,
-            ", ".join(p["after"]["links"]) if p["after"] else None] for p in data["pairs"]],
-          wide)
+    if not data["pairs"]:
+        console.print(f"Reroutes after {_failed(data)}: no datacentre router path uses a failed "
+                      "link or router", markup=False)
+    else:
+        table(f"Reroutes after {_failed(data)} (router paths, {data['metric']})",
+              ["from", "to", "before", "after", Col("+ms", right=True), "in budget",
+               Col("sites after", wide=True), Col("links after", wide=True)],
+              [[p["src_router"], p["dst_router"], path(p["before"]), path(p["after"]),
+                p["latency_increase_ms"], p["within_budget"],
+                " > ".join(p["after"]["sites"]) if p["after"] else None,
+                ", ".join(p["after"]["links"]) if p["after"] else None] for p in data["pairs"]],
+              wide)
     if data["igp_changes"]:
         table("Proposed IGP metric changes", ["router", "interface", "link",
                                               Col("old", right=True), Col("new", right=True)],
