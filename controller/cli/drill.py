@@ -95,8 +95,8 @@ def render_verdict(v: dict[str, Any], what: str) -> None:
 
 def render_report(r: dict[str, Any], wide: bool = False) -> None:
     """The drill report as tables for people."""
-    rows = [[f["src"], f["dst"], f["affected"], f["net_gap_ms"], f["max_gap_ms"],
-             f["outage_ms"], f["lost"], f["restore_max_gap_ms"],
+    rows = [[f["src"], f["dst"], f["affected"], _fmt(f["net_gap_ms"]), _fmt(f["max_gap_ms"]),
+             _fmt(f["outage_ms"]), f["lost"], _fmt(f["restore_max_gap_ms"]),
              " > ".join(f["observed_path"]["sites"]) if f["observed_path"] else "unreachable",
              "same" if f["path_matches"] else "DIFFERS"] for f in r["flows"]]
     table(f"drill {r['failure']} ({r['mode']}) in lab {r['lab']}",
