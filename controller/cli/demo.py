@@ -46,7 +46,7 @@ def demo(topology_file: Path = TopologyOption,
         console.print(f"lab converged in {lab_wait(lab, timeout=120)['seconds']} s",
                       highlight=False)
     with user_errors():
-        report = run_playbook(load_playbook(PLAYBOOK), Context(topo, lab=lab))
+        report = run_playbook(load_playbook(PLAYBOOK, topo=topo), Context(topo, lab=lab))
     render_run(report)
     for step in report["steps"]:
         if step["action"] == "drill" and step["details"].get("report"):

@@ -7,6 +7,7 @@ import typer
 
 from controller.cli.common import (
     Col, JsonOption, TopologyOption, WideOption, console, emit, fail, table, topology)
+from controller.errors import InputError
 
 DIVERSITIES = ("link", "node", "srlg")  # = controller.analysis.paths.DIVERSITIES (tested)
 METRICS = ("km", "hops", "latency", "igp")  # = controller.analysis.paths.METRICS (tested)
@@ -61,4 +62,6 @@ def register(app: typer.Typer) -> None:
         if metric not in METRICS:
             fail(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
         topo = topology(topology_file)
+        if topo.resolve_site(src) == topo.resolve_site(dst):
+            raise InputError(f"{src!r} and {dst!r} are the same site: give two different sites")
         emit(diverse_pair(topo, src, dst, diverse, metric), as_json, lambda r: render(r, wide))
