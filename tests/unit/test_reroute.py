@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from itertools import combinations
 from pathlib import Path
 
 import networkx as nx
