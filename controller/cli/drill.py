@@ -128,8 +128,9 @@ def _render_history(h: dict[str, Any]) -> None:
     if not h["failures"]:
         console.print("no drills recorded")
         return
-    table("drill history (max gap of affected flows per run, oldest first)",
-          ["failure", "mode", Col("runs", right=True), "max gap per run (ms)",
+    table("drill history (largest gap of the affected flows per run, prober stalls taken out; "
+          "oldest first)",
+          ["failure", "mode", Col("runs", right=True), "gap per run (ms)",
            Col("best (ms)", right=True), Col("worst (ms)", right=True), "restored"],
           [[g["failure"], g["mode"], len(g["runs"]),
             ", ".join(_fmt(r["max_gap_ms"]) for r in g["runs"]), _fmt(g["best_gap_ms"]),

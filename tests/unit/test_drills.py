@@ -315,8 +315,10 @@ def test_store_and_history(tmp_path):
     gaps = {"span:a": [40.0, 55.5], "span:b": [12.0]}
     for failure, runs in gaps.items():
         for g in runs:
-            flows = [{"affected": True, "max_gap_ms": g, "lost": 3, "path_matches": True},
-                     {"affected": False, "max_gap_ms": 99.0, "lost": 0, "path_matches": True}]
+            flows = [{"affected": True, "max_gap_ms": g + 70, "net_gap_ms": g, "lost": 3,
+                      "path_matches": True},  # a 70 ms prober stall inside: not stored
+                     {"affected": False, "max_gap_ms": 99.0, "net_gap_ms": 99.0, "lost": 0,
+                      "path_matches": True}]
             assert drill_store.store_report(store, {**base, "failure": failure, "flows": flows})
     store.close()
     hist = drill_store.drill_history(Store(tmp_path / "ngk.db"))
