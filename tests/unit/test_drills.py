@@ -385,7 +385,8 @@ def stalled_record(src: str, dst: str, lost: set[int], stall: tuple[float, float
     return FlowRecord(src, dst, sent, replies)
 
 
-def stalled_report(tmp_path: Path, cut_ms: float, stall=None, clock=None) -> dict:
+def stalled_drill(tmp_path: Path, cut_ms: float, stall=None, clock=None
+                  ) -> tuple[dict, list[FlowRecord]]:
     """A light cut of osl-ham-rail: affected flows lose `cut_ms` of probes 20 ms after the
     injection (at 1.5 s); a stall/clock pause hits every flow at once."""
     d = fake_drill(tmp_path, "span:osl-ham-rail", "light")
@@ -400,7 +401,18 @@ def stalled_report(tmp_path: Path, cut_ms: float, stall=None, clock=None) -> dic
         records.append(stalled_record(str(TOPO.routers[s].loopback.ip),
                                       str(TOPO.routers[t].loopback.ip), lost, stall, clock))
     return d.report(records, before, after, {"differences": [], "converged_ms": 1.0},
-                    {"event_ms": 900.0}, {}, {})
+                    {"event_ms": 900.0}, {}, {}), records
+
+
+def stalled_report(tmp_path: Path, cut_ms: float, stall=None, clock=None) -> dict:
+    return stalled_drill(tmp_path, cut_ms, stall, clock)[0]
+
+
+def test_timeline_draws_stalls(tmp_path):
+    from controller.analysis.drill_report import render_timeline
+    report, records = stalled_drill(tmp_path, 20, stall=(2500, 2575))
+    render_timeline(report, records, int(1.5e9), int(4e9), tmp_path / "t.png")
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_gap_on_every_flow_at_once_is_a_prober_stall(tmp_path):
