@@ -113,9 +113,9 @@ def render_report(r: dict[str, Any], wide: bool = False) -> None:
     for diff in r["restore_check"].get("differences", []):
         err_console.print(f"  not back to start: {diff}", markup=False)
     if r.get("stalls"):
-        table("prober stalls (every flow at once: the prober, not the network)",
+        table("prober stalls (not the network)",
               [Col("at (ms)", right=True), Col("length (ms)", right=True), "seen by"],
-              [[w["at_ms"], w["ms"], w["source"]] for w in r["stalls"]])
+              [[_fmt(w["at_ms"]), _fmt(w["ms"]), w["source"]] for w in r["stalls"]])
     table("targets", ["target", "measured", "limit", "met"],
           [[t["target"], _fmt(t["measured"], f" {t['unit']}"), f"{t['limit']:g} {t['unit']}",
             "n/a" if t["met"] is None else "yes" if t["met"] else "NO"] for t in r["targets"]])

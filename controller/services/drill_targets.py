@@ -80,7 +80,7 @@ def verdict(report: dict[str, Any], gap_ms: float | None = None) -> dict[str, An
         if slow:
             reasons.append(f"gap above {gap_ms:g} ms: {', '.join(slow)}")
     for w in report.get("stalls", []):
-        notes.append(f"prober stall of {w['ms']:g} ms at {w['at_ms']:g} ms ({w['source']}): "
+        notes.append(f"prober stall of {w['ms']:.1f} ms at {w['at_ms']:.1f} ms ({w['source']}): "
                      "seen on every flow at once, not counted as network interruption")
     hidden = [f for f in rerouted if f["max_gap_ms"] is not None and f["net_gap_ms"] is not None
               and f["max_gap_ms"] > f["net_gap_ms"]]

@@ -283,7 +283,19 @@ def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
     return out
 
 
+def _union(windows: Sequence[Window]) -> list[Window]:
+    """Overlapping windows merged (the clock check and the control flows often see one stall)."""
+    out: list[Window] = []
+    for a, b in sorted(windows):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def _overlap(window: Window, stalls: Sequence[Window]) -> int:
+    """Time of `window` inside the (merged) stall windows."""
     return sum(max(0, min(window[1], b) - max(window[0], a)) for a, b in stalls)
 
 
@@ -329,7 +341,8 @@ def flow_stats(flow: FlowRecord, t0: int, t1: int, settle_ns: int = int(SETTLE_S
     sent = [(seq, t) for seq, t in enumerate(flow.sent) if t0 <= t <= t1]
     windows = _reply_gaps(flow, t0, t1)
     worst = max(windows, key=lambda w: w[1] - w[0])
-    net = max(b - a - _overlap((a, b), stall_windows) for a, b in windows)
+    merged = _union(stall_windows)
+    net = max(b - a - _overlap((a, b), merged) for a, b in windows)
     send_gaps = [b - a for (_, a), (_, b) in zip(sent, sent[1:])]
     outage, outage_end = _outage(flow, replied, t0, t1 - settle_ns, t1)
     return {"max_gap_ms": round((worst[1] - worst[0]) / 1e6, 3),

@@ -456,3 +456,16 @@ def test_playbook_drill_step_applies_the_drill_verdict(tmp_path, monkeypatch):
         assert out.ok == verdict(report)["ok"] == report["verdict"]["ok"]
         assert out.details["reasons"] == report["verdict"]["reasons"]
         assert all(r in out.summary for r in report["verdict"]["reasons"])
+
+
+def test_overlapping_stall_windows_count_once():
+    """The clock check and the control flows often report one stall twice: its time counts once.
+    Probes sent 1000-1060 ms are lost, the prober stalls 1000-1040 ms: the 65 ms reply gap holds
+    25 ms the prober saw (the stall's 40 ms are unobserved)."""
+    rec = stalled_record("a", "b", set(range(200, 212)), stall=(1000, 1040))
+    t0, t1 = int(1.5e9), int(3e9)
+    one = (int(1e9 + 1000 * MS), int(1e9 + 1040 * MS))
+    twice = [one, (one[0] + 2 * MS, one[1] + 1 * MS)]
+    assert flow_stats(rec, t0, t1)["net_gap_ms"] == pytest.approx(65, abs=1)
+    assert flow_stats(rec, t0, t1, stall_windows=[one])["net_gap_ms"] == pytest.approx(25, abs=1)
+    assert flow_stats(rec, t0, t1, stall_windows=twice)["net_gap_ms"] == pytest.approx(25, abs=2)
