@@ -2,9 +2,10 @@
 
 With OSPF the network reroutes by itself, so the usual answer is "none". For every pair of
 datacentre routers whose shortest router path the failure hits: the path before and after, at
-router level (`router_paths`: intra-site link costs count, as in OSPF and in drills). When the IGP's new path breaks a
-service's latency budget while another surviving path meets it, metric changes that make the IGP
-pick that path are proposed, then verified by recomputing the IGP's choice (docs/failures.md).
+router level (`router_paths`: intra-site link costs count, as in OSPF and in drills). When the
+IGP's new path breaks a service's latency budget while another surviving path meets it, metric
+changes that make the IGP pick that path are proposed, then verified by recomputing the IGP's
+choice (docs/failures.md).
 """
 from __future__ import annotations
 

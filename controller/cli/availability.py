@@ -56,7 +56,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
         topology_file: Path = TopologyOption,
     ) -> None:
-        """Expected annual downtime per datacentre pair and per member site (docs/availability.md)."""
+        """Expected annual downtime per datacentre pair and per member site
+        (docs/availability.md)."""
         from controller.analysis.availability import availability_report
         emit(availability_report(topology(topology_file), cut_rate, mttr), as_json,
              lambda r: _show(r, wide))

@@ -37,7 +37,8 @@ def render_sweep(data: dict[str, Any], top: int = 20, wide: bool = False) -> Non
     """The `top` worst scenarios, then counts, then the single points of failure."""
     scenarios = sorted(data["scenarios"], key=impact_key)
     shown = scenarios[:top]
-    rows = [["\n".join(_failed(s).split(" + ")), len(s["links_down"]), s["disconnected_pairs"], s["failed_site_pairs"],
+    rows = [["\n".join(_failed(s).split(" + ")), len(s["links_down"]), s["disconnected_pairs"],
+             s["failed_site_pairs"],
              len(s["datacentre_pairs_disconnected"]),
              ", ".join("-".join(p) for p in s["datacentre_pairs_disconnected"]),
              len(s["members_without_datacentre"]), s["worst_dc_latency_increase_ms"]]

@@ -41,7 +41,7 @@ DEFAULT_PORT = 49_517
 DEFAULT_INTERVAL = 0.005
 CLONE_NEWNET = 0x40000000
 SETTLE_S = 0.2  # probes sent this close to a window's end may still be in flight: not lost
-STALL_INTERVALS = 4  # the prober idle this many probe intervals (or all control flows silent): a stall
+STALL_INTERVALS = 4  # prober idle (or every control flow silent) this many intervals: a stall
 Window = tuple[int, int]  # monotonic ns
 
 

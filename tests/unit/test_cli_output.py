@@ -41,12 +41,14 @@ def test_ids_are_never_cut_into_ambiguity() -> None:
 
 def test_cells_are_plain_text_with_yes_no_and_one_empty_mark() -> None:
     text = render(80, "t [bold]x[/bold] :100:", ["a", "b", "c", "d"],
-                  [["file:100: bad", "[red]x[/red]", True, None], ["", ":thumbs_up:", False, 0.1 + 0.2]])
+                  [["file:100: bad", "[red]x[/red]", True, None],
+                   ["", ":thumbs_up:", False, 0.1 + 0.2]])
     assert "file:100: bad" in text and "[red]x[/red]" in text and ":thumbs_up:" in text
     assert "t [bold]x[/bold] :100:" in text and "💯" not in text
     assert " yes " in text and " no " in text and "True" not in text
     assert "0.3 " in text and "0.30000000000000004" not in text
-    assert (cell(None), cell(True), cell(False), cell(2.50), cell(3)) == ("-", "yes", "no", "2.5", "3")
+    assert (cell(None), cell(True), cell(False), cell(2.50), cell(3)) == \
+        ("-", "yes", "no", "2.5", "3")
 
 
 def test_wide_columns_drop_out_and_say_so() -> None:
