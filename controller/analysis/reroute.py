@@ -47,7 +47,9 @@ def reroute(topo: Topology, refs: list[str], metric: str = "igp") -> dict[str, A
     down = outage(topo, elements)
     before_g, after_g = RouterGraph(topo, None, metric), RouterGraph(topo, down, metric)
     scenario = FailureAnalysis(topo).evaluate(tuple(elements))
-    pairs, changes, notes = [], [], []
+    pairs: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    notes: list[str] = []
     for a, b, ra, rb in dc_router_pairs(topo):
         before = before_g.paths(ra, rb)
         if not before:

@@ -63,7 +63,8 @@ class RouterGraph:
             return []
         if src == dst:
             return [[src]]
-        dist, preds = {src: 0.0}, {src: []}
+        dist: dict[str, float] = {src: 0.0}
+        preds: dict[str, list[str]] = {src: []}
         heap = [(0.0, src)]
         eps = 1e-9
         while heap:
@@ -106,7 +107,8 @@ class RouterGraph:
         for r in routers:
             if not sites or sites[-1] != topo.routers[r].site:
                 sites.append(topo.routers[r].site)
-        links, spans = [], []
+        links: list[str] = []
+        spans: list[str] = []
         km = latency = 0.0
         for a, b in zip(routers, routers[1:]):
             link = topo.links[min(self.hop[(a, b)][1])]

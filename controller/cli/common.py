@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
@@ -76,7 +76,8 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def table(title: str, columns: list[str | Col], rows: list[list[Any]], wide: bool = False) -> None:
+def table(title: str, columns: Sequence[str | Col], rows: Sequence[Sequence[Any]],
+          wide: bool = False) -> None:
     """Print rows as a table that stays readable at 80 columns and when piped: cells are plain
     text (no markup, no emoji), long cells wrap at spaces and fold (ids are never cut short with
     an ellipsis), and `Col(wide=True)` columns are left out unless `wide` (then lines are as
