@@ -1,5 +1,6 @@
 """A PNG timeline of a drill's probes: one row per flow, a tick per reply, the largest gap
-shaded (red rows: affected flows), the injection and the restore marked. The left panel zooms
+shaded (red rows: affected flows), prober stalls as grey bands, the injection and the restore
+marked. The left panel zooms
 on the failure, the right one shows the whole drill."""
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def render_timeline(report: dict[str, Any], records: list[Any], t0_ns: int,
             if f["max_gap_ms"] and f["gap_at_ms"] is not None:
                 ax.broken_barh([(f["gap_at_ms"], f["max_gap_ms"])], (y - 0.45, 0.9),
                                color="#ef9a9a" if f["affected"] else "#ffcc80", zorder=0)
+        for w in report.get("stalls", []):  # the prober stopped: not the network
+            ax.axvspan(w["at_ms"], w["at_ms"] + w["ms"], color="#9e9e9e", alpha=0.35, lw=0)
         ax.axvline(0, color="black", lw=1)
         if restore is not None:
             ax.axvline(restore, color="#1565c0", lw=1)
@@ -52,7 +55,7 @@ def render_timeline(report: dict[str, Any], records: list[Any], t0_ns: int,
     left.set_yticks(range(len(flows)), [f"{f['src']} > {f['dst']}" for f in flows], fontsize=7)
     left.set_ylim(len(flows) - 0.5, -0.5)
     fig.suptitle(f"drill {report['failure']} ({report['mode']}): replies per flow, largest gap "
-                 "shaded, affected flows in red", fontsize=10)
+                 "shaded, affected flows in red, prober stalls grey", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -10,8 +10,10 @@ import typer
 from controller import data
 from controller.analysis.failures import sweep
 from controller.analysis.paths import diverse_pair
-from controller.cli.common import TopologyOption, console, fail, table, topology, user_errors
+from controller.cli.common import Col, TopologyOption, console, fail, table, topology, \
+    user_errors
 from controller.cli.drill import render_report
+from controller.cli.play import render_run
 from controller.cli.lab import lab_errors, progress_display
 from controller.lab.state import DEFAULT_LAB, LabState
 from controller.playbook.model import load_playbook
@@ -46,9 +48,7 @@ def demo(topology_file: Path = TopologyOption,
                       highlight=False)
     with user_errors():
         report = run_playbook(load_playbook(PLAYBOOK, topo=topo), Context(topo, lab=lab))
-    table(f"playbook {report['playbook']}: {'OK' if report['ok'] else 'FAILED'}",
-          ["step", "status", "seconds", "summary"],
-          [[s["name"], s["status"], s["duration_s"], s["summary"]] for s in report["steps"]])
+    render_run(report)
     for step in report["steps"]:
         if step["action"] == "drill" and step["details"].get("report"):
             render_report(json.loads(Path(step["details"]["report"]).read_text()))
@@ -66,7 +66,7 @@ def analyse(topo) -> None:
     """What the model says before touching anything: the diverse Oslo-Trondheim pair, SPOFs."""
     pair = diverse_pair(topo, "osl", "trd", "srlg")
     table("Oslo-Trondheim, SRLG-diverse (" + pair["guarantee"] + ")",
-          ["#", "sites", "km", "latency ms"],
+          [Col("#", right=True), "sites", Col("km", right=True), Col("latency (ms)", right=True)],
           [[i + 1, " > ".join(p["sites"]), round(p["km"]), round(p["latency_ms"], 2)]
            for i, p in enumerate(pair["paths"])])
     summary = sweep(topo, depth=1)["summary"]

@@ -6,7 +6,8 @@ from typing import Any, Optional
 
 import typer
 
-from controller.cli.common import JsonOption, StoreOption, console, emit, err_console, fail, table
+from controller.cli.common import (
+    Col, JsonOption, StoreOption, WideOption, console, emit, err_console, fail, table)
 from controller.cli.lab import NameOption, lab_errors
 from controller.store import Store
 
@@ -25,7 +26,7 @@ def register(root: typer.Typer) -> None:
 
 
 def _run(action: str, element: str, mode: str, name: str, db: str | None, out: Optional[Path],
-         interval_ms: float, monitor: bool, as_json: bool) -> None:
+         interval_ms: float, monitor: bool, as_json: bool, wide: bool) -> None:
     from controller.services.drills import DrillOptions, run_drill
 
     opts = DrillOptions(lab=name, interval=interval_ms / 1000, monitor=monitor, out_dir=out, db=db)
@@ -36,8 +37,8 @@ def _run(action: str, element: str, mode: str, name: str, db: str | None, out: O
             fail("interrupted (a failure already injected was restored)", 130)
         except RuntimeError as exc:  # the prober could not start
             fail(str(exc), 1)
-    emit(report, as_json, render_report)
-    if not report["restored"]:
+    emit(report, as_json, lambda r: render_report(r, wide))
+    if not report["verdict"]["ok"]:
         raise typer.Exit(1)
 
 
@@ -47,18 +48,18 @@ def cut(element: str = typer.Argument(..., help="Span or SRLG (or link; kind:id 
                                  "carrier up, packets dropped."),
         name: str = NameOption, db: Optional[str] = StoreOption, out: Optional[Path] = OutOption,
         interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
-        as_json: bool = JsonOption) -> None:
+        wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     """Cut a span or SRLG in the lab while probing; measure, compare paths, restore."""
-    _run("cut", element, mode, name, db, out, interval_ms, monitor, as_json)
+    _run("cut", element, mode, name, db, out, interval_ms, monitor, as_json, wide)
 
 
 @app.command("fail")
 def fail_(element: str = typer.Argument(..., help="Router or site."),
           name: str = NameOption, db: Optional[str] = StoreOption, out: Optional[Path] = OutOption,
           interval_ms: float = IntervalOption, monitor: bool = MonitorOption,
-          as_json: bool = JsonOption) -> None:
+          wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     """Fail a router or site in the lab while probing; measure, compare paths, restore."""
-    _run("fail", element, "light", name, db, out, interval_ms, monitor, as_json)
+    _run("fail", element, "light", name, db, out, interval_ms, monitor, as_json, wide)
 
 
 @app.command()
@@ -78,36 +79,54 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value:.1f}{unit}" if isinstance(value, float) else f"{value}{unit}"
 
 
-def render_report(r: dict[str, Any]) -> None:
+def render_verdict(v: dict[str, Any], what: str) -> None:
+    """The one verdict (`drill_targets.verdict`) with every reason and note."""
+    console.print(f"{what}: {'PASS' if v['ok'] else 'FAIL'}", markup=False)
+    for reason in v["reasons"]:
+        console.print(f"  failed: {reason}", markup=False)
+    for note in v["notes"]:
+        console.print(f"  note: {note}", markup=False)
+
+
+def render_report(r: dict[str, Any], wide: bool = False) -> None:
     """The drill report as tables for people."""
-    rows = [[f["src"], f["dst"], "yes" if f["affected"] else "", _fmt(f["max_gap_ms"]),
-             _fmt(f["outage_ms"]), _fmt(f["lost"]), _fmt(f["restore_max_gap_ms"]),
-             ">".join(f["observed_path"]["sites"]) if f["observed_path"] else "unreachable",
-             "ok" if f["path_matches"] else "DIFFERS"] for f in r["flows"]]
+    rows = [[f["src"], f["dst"], f["affected"], _fmt(f["net_gap_ms"]), _fmt(f["max_gap_ms"]),
+             _fmt(f["outage_ms"]), f["lost"], _fmt(f["restore_max_gap_ms"]),
+             " > ".join(f["observed_path"]["sites"]) if f["observed_path"] else "unreachable",
+             "same" if f["path_matches"] else "DIFFERS"] for f in r["flows"]]
     table(f"drill {r['failure']} ({r['mode']}) in lab {r['lab']}",
-          ["src", "dst", "affected", "gap ms", "outage ms", "lost", "restore gap ms",
-           "sites after failure", "vs model"], rows)
+          ["from", "to", "affected", Col("gap (ms)", right=True),
+           Col("raw gap (ms)", wide=True, right=True), Col("outage (ms)", wide=True, right=True),
+           Col("lost", right=True), Col("restore gap (ms)", wide=True, right=True),
+           Col("sites after failure", wide=True), "path vs model"], rows, wide)
     console.print(f"IGP converged {_fmt(r['igp_converged_ms'], ' ms')} (lab confirmed "
                   f"{_fmt(r['igp_confirmed_ms'], ' ms')}); data plane "
                   f"{_fmt(r['dataplane_converged_ms'], ' ms')}; "
                   f"monitor event {_fmt(r['monitor_event_ms'], ' ms')}"
                   + (f" ({r['monitor']['note']})" if r["monitor"].get("note") else "")
-                  + f"; restored: {'yes' if r['restored'] else 'NO'}", highlight=False)
+                  + f"; restored: {'yes' if r['restored'] else 'NO'}", markup=False)
     for diff in r["restore_check"].get("differences", []):
-        err_console.print(f"  not back to start: {diff}", highlight=False)
+        err_console.print(f"  not back to start: {diff}", markup=False)
+    if r.get("stalls"):
+        table("prober stalls (not the network)",
+              [Col("at (ms)", right=True), Col("length (ms)", right=True), "seen by"],
+              [[_fmt(w["at_ms"]), _fmt(w["ms"]), w["source"]] for w in r["stalls"]])
     table("targets", ["target", "measured", "limit", "met"],
           [[t["target"], _fmt(t["measured"], f" {t['unit']}"), f"{t['limit']:g} {t['unit']}",
             "n/a" if t["met"] is None else "yes" if t["met"] else "NO"] for t in r["targets"]])
+    render_verdict(r["verdict"], "verdict")
     console.print(f"report: {r['artifacts']['report']}\ntimeline: {r['artifacts']['timeline']}"
-                  + ("" if r.get("stored") else "\n(not stored in the database)"), highlight=False)
+                  + ("" if r.get("stored") else "\n(not stored in the database)"), markup=False)
 
 
 def _render_history(h: dict[str, Any]) -> None:
     if not h["failures"]:
         console.print("no drills recorded")
         return
-    table("drill history (max gap of affected flows per run, oldest first)",
-          ["failure", "mode", "runs", "max gap ms per run", "best", "worst", "restored"],
+    table("drill history (largest gap of the affected flows per run, prober stalls taken out; "
+          "oldest first)",
+          ["failure", "mode", Col("runs", right=True), "gap per run (ms)",
+           Col("best (ms)", right=True), Col("worst (ms)", right=True), "restored"],
           [[g["failure"], g["mode"], len(g["runs"]),
             ", ".join(_fmt(r["max_gap_ms"]) for r in g["runs"]), _fmt(g["best_gap_ms"]),
             _fmt(g["worst_gap_ms"]), f"{sum(r['restored'] for r in g['runs'])}/{len(g['runs'])}"]

@@ -131,13 +131,13 @@ def _render_fault(r: dict[str, Any]) -> None:
     rows = []
     for p in r["paths"]:
         old, new = p["before"], p["after"]
-        rows.append([f"{p['src']}-{p['dst']}",
-                     " ".join(new["sites"]) if new else f"none: {p['down']} is down"
+        rows.append([f"{p['src_router']}-{p['dst_router']}",
+                     " ".join(new["routers"]) if new else f"none: {p['down']} is down"
                      if p["down"] else "CUT OFF: no surviving path",
                      " ".join(new["links"]) if new else "",
                      (f"{new['latency_ms']:.2f}" if new else "-") + f" ({old['latency_ms']:.2f})"])
-    table("Datacentre pairs on a new path (model, site level)",
-          ["pair", "new path (sites)", "via links", "ms (was)"], rows)
+    table("Datacentre router pairs on a new path (model, as `ngk reroute`)",
+          ["pair", "new path (routers)", "via links", "ms (was)"], rows)
 
 
 @app.command()

@@ -2,20 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
 
 from controller import data
-from controller.cli.common import (
-    JsonOption,
-    TopologyOption,
-    emit,
-    err_console,
-    table,
-    topology,
-    user_errors,
-)
+from controller.cli.common import Col, JsonOption, TopologyOption, console, emit, err_console, \
+    table, topology, user_errors
 from controller.errors import InputError
 from controller.lab.state import DEFAULT_LAB
 from controller.model.select import select_limit
@@ -66,17 +60,30 @@ def play(
     ctx = Context(topo, dry_run=dry_run, lab=lab, limit=chosen)
 
     def progress(step: Step, status: str) -> None:
-        err_console.print(f"[bold]{step.name}[/bold] ({step.action}): {status}", highlight=False)
+        err_console.print(f"{step.name} ({step.action}): {status}", markup=False)
 
     try:
         report = run_playbook(book, ctx, progress)
     except KeyboardInterrupt:  # already rolled back by the runner's undo stack
         raise typer.Exit(130) from None
-    emit(report, as_json, lambda r: table(
-        f"playbook {r['playbook']}{' (dry-run)' if r['dry_run'] else ''}: "
-        f"{'OK' if r['ok'] else 'FAILED'}",
-        ["step", "action", "status", "seconds", "summary"],
-        [[s["name"], s["action"], s["status"], s["duration_s"], s["summary"]]
-         for s in r["steps"]]))
+    emit(report, as_json, render_run)
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def render_run(r: dict[str, Any]) -> None:
+    """The steps as a table, then the reasons of every failed step (every list of text in its
+    details: problems, reasons, failing rules, routers down...)."""
+    table(f"playbook {r['playbook']}{' (dry-run)' if r['dry_run'] else ''}: "
+          f"{'OK' if r['ok'] else 'FAILED'}",
+          ["step", "action", "status", Col("time (s)", right=True), "summary"],
+          [[s["name"], s["action"], s["status"], s["duration_s"], s["summary"]]
+           for s in r["steps"]])
+    for step in r["steps"]:
+        if step["status"] != "failed":
+            continue
+        console.print(f"{step['name']} failed: {step['summary']}", markup=False)
+        for key, value in step["details"].items():
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                for item in value:
+                    console.print(f"  {key.replace('_', ' ')}: {item}", markup=False)

@@ -10,15 +10,15 @@ is applied:
 """
 from __future__ import annotations
 
-from itertools import combinations
 from typing import Any
 
-from controller.analysis.paths import best_path
+from controller.analysis.reroute import dc_router_pairs
+from controller.analysis.router_paths import RouterGraph
 from controller.lab import daemons, quoting
 from controller.lab.interrupt import owned_by
 from controller.lab.state import CUT_TABLE, DEFAULT_LAB, LabError, LabState, locked, require
 from controller.lab.system import ip_batch, parallel, run
-from controller.model.layers import Element, Outage, outage, resolve_element, site_graph
+from controller.model.layers import Element, Outage, outage, resolve_element
 from controller.model.load import load_topology
 from controller.model.topology import Topology
 
@@ -82,19 +82,22 @@ def _inject(ref: str, kinds: tuple[str, ...], action: str, mode: str, name: str)
 
 
 def dc_paths(topo: Topology, before: Outage, after: Outage) -> list[dict[str, Any]]:
-    """Datacentre pairs whose best IGP path (site level, as `ngk reroute`) the change moves:
-    {"src", "dst", "before", "after", "down"} with path dicts; "after" is None when cut off,
-    "down" names the pair's datacentre that failed (else None)."""
-    old_g, new_g = site_graph(topo, before), site_graph(topo, after)
+    """Pairs of datacentre routers whose shortest router paths (as `ngk reroute`: router level,
+    ECMP) the change moves: {"src", "dst", "src_router", "dst_router", "before", "after", "down"}
+    with path dicts (the first ECMP path); "after" is None when cut off, "down" names the
+    datacentre whose router failed (else None)."""
+    old_g, new_g = RouterGraph(topo, before), RouterGraph(topo, after)
     out = []
-    for a, b in combinations(sorted(topo.datacentres()), 2):
-        old = best_path(topo, old_g, a, b, "igp") if a in old_g and b in old_g else None
-        if old is None:
+    for a, b, ra, rb in dc_router_pairs(topo):
+        old = old_g.paths(ra, rb) if not {ra, rb} & before.routers else []
+        if not old:
             continue
-        new = best_path(topo, new_g, a, b, "igp") if a in new_g and b in new_g else None
-        if new is None or new["links"] != old["links"]:
-            dead = [dc for dc in (a, b) if dc in after.sites]
-            out.append({"src": a, "dst": b, "before": old, "after": new,
+        dead = [site for site, r in ((a, ra), (b, rb)) if r in after.routers]
+        new = [] if dead else new_g.paths(ra, rb)
+        if new != old:
+            out.append({"src": a, "dst": b, "src_router": ra, "dst_router": rb,
+                        "before": old_g.path_dict(old[0]),
+                        "after": new_g.path_dict(new[0]) if new else None,
                         "down": dead[0] if dead else None})
     return out
 

@@ -11,12 +11,15 @@ through); a router failure removes its links.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from controller.errors import InputError, UnknownName
-from controller.model.topology import Topology
+from controller.model.topology import IpLink, Topology
+
+if TYPE_CHECKING:  # networkx loads where a graph is built: `ngk failures` runs without it
+    import networkx as nx
 
 FAILURE_KINDS = ("span", "srlg", "site", "router", "link")
 
@@ -46,6 +49,7 @@ class Outage:
 
 
 def optical_graph(topo: Topology) -> nx.MultiGraph:
+    import networkx as nx
     g = nx.MultiGraph()
     for node in topo.optical_nodes.values():
         g.add_node(node.id, site=node.site, kind=node.kind)
@@ -55,6 +59,7 @@ def optical_graph(topo: Topology) -> nx.MultiGraph:
 
 
 def ip_graph(topo: Topology) -> nx.MultiGraph:
+    import networkx as nx
     g = nx.MultiGraph()
     for r in topo.routers.values():
         g.add_node(r.id, site=r.site, role=r.role)
@@ -64,23 +69,37 @@ def ip_graph(topo: Topology) -> nx.MultiGraph:
     return g
 
 
-def site_graph(topo: Topology, outage: Outage | None = None) -> nx.MultiGraph:
-    """Sites that have routers, joined by the inter-site IP links still up (key = link id)."""
+def site_links(topo: Topology, outage: Outage | None = None
+               ) -> tuple[set[str], Iterator[tuple[str, str, IpLink]]]:
+    """The site layer without networkx: the sites with a router up, and (site a, site b, link)
+    for every inter-site IP link still up."""
     down_links = outage.links if outage else frozenset()
     down_sites = outage.sites if outage else frozenset()
     down_routers = outage.routers if outage else frozenset()
+    nodes = {r.site for r in topo.routers.values()
+             if r.site not in down_sites and r.id not in down_routers}
+
+    def edges() -> Iterator[tuple[str, str, IpLink]]:
+        for link in topo.links.values():
+            if link.id in down_links:
+                continue
+            sa, sb = topo.link_sites(link)
+            if sa == sb or link.a.router in down_routers or link.b.router in down_routers:
+                continue
+            if sa in down_sites or sb in down_sites:
+                continue
+            yield sa, sb, link
+
+    return nodes, edges()
+
+
+def site_graph(topo: Topology, outage: Outage | None = None) -> nx.MultiGraph:
+    """Sites that have routers, joined by the inter-site IP links still up (key = link id)."""
+    import networkx as nx
+    nodes, edges = site_links(topo, outage)
     g = nx.MultiGraph()
-    for r in topo.routers.values():
-        if r.site not in down_sites and r.id not in down_routers:
-            g.add_node(r.site)
-    for link in topo.links.values():
-        if link.id in down_links:
-            continue
-        sa, sb = topo.link_sites(link)
-        if sa == sb or link.a.router in down_routers or link.b.router in down_routers:
-            continue
-        if sa in down_sites or sb in down_sites:
-            continue
+    g.add_nodes_from(r.site for r in topo.routers.values() if r.site in nodes)
+    for sa, sb, link in edges:
         g.add_edge(sa, sb, key=link.id, metric=link.metric, latency_ms=link.latency_ms,
                    km=link.km or 0.0, hops=1, spans=link.route)
     return g

@@ -14,8 +14,6 @@ from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import networkx as nx
-
 from controller import data
 from controller.model.source import Diagnostic, DocPath, Document, InputError, load_yaml
 from controller.model.topology import (
@@ -420,12 +418,22 @@ class _Builder:
         return out
 
     def connectivity(self, topo: Topology) -> None:
-        graph = nx.Graph()
-        graph.add_nodes_from(s for s in topo.sites if topo.routers_at(s))
+        root = {s: s for s in topo.sites if topo.routers_at(s)}  # union-find over sites
+
+        def find(s: str) -> str:
+            while root[s] != s:
+                root[s] = root[root[s]]
+                s = root[s]
+            return s
+
         for link in topo.links.values():
-            graph.add_edge(*topo.link_sites(link))
-        if graph.number_of_nodes() > 1 and not nx.is_connected(graph):
-            parts = sorted(nx.connected_components(graph), key=len, reverse=True)
+            a, b = (find(s) for s in topo.link_sites(link))
+            root[a] = b
+        islands: dict[str, list[str]] = {}
+        for s in root:
+            islands.setdefault(find(s), []).append(s)
+        if len(islands) > 1:
+            parts = sorted(islands.values(), key=len, reverse=True)
             small = ", ".join(sorted(min(parts[1:], key=len)))
             self.warn(("links",), f"the IP layer is disconnected: {len(parts)} islands "
                                   f"(smallest: {small})")

@@ -20,7 +20,9 @@ def store_report(store: Store, report: dict[str, Any]) -> bool:
     """Record a drill; False (the reason in store.errors) when the store cannot be written."""
     store.register("drills", SCHEMA)
     affected = [f for f in report["flows"] if f["affected"]]
-    gap = max((f["max_gap_ms"] for f in affected if f["max_gap_ms"] is not None), default=None)
+    # the gap the verdict judges: prober stalls taken out (docs/drills.md)
+    gap = max((f["net_gap_ms"] for f in affected if f.get("net_gap_ms") is not None),
+              default=None)
     store.add("INSERT INTO drills (ts, lab, failure, mode, restored, affected, max_gap_ms, lost, "
               "paths_matched, igp_converged_ms, monitor_event_ms, report) "
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -26,10 +26,11 @@ from controller.model.load import load_topology
 from controller.model.topology import Topology
 from controller.services import forwarding as fwd
 from controller.services.drill_store import store_report
-from controller.services.drill_targets import targets
+from controller.services.drill_targets import targets, verdict
 from controller.services.drill_watch import MonitorWatch
 from controller.services.probes import DEFAULT_INTERVAL, FlowRecord, Member, ProbeSet, flow_stats
 from controller.paths import state_path
+from controller.services.probes import stalls as probe_stalls
 from controller.store import Store
 
 CUT_KINDS = ("span", "srlg", "link")
@@ -253,11 +254,14 @@ class Drill:
         end = m.get("end", time.monotonic_ns())
         restore_at = m.get("restore", end)
         by_key = {(r.src, r.dst): r for r in records}
-        rows = []
-        for s, d in self.flows:
-            rec = by_key.get((str(self.topo.routers[s].loopback.ip),
-                              str(self.topo.routers[d].loopback.ip)))
-            rows.append(self.flow_row(s, d, rec, before, after, t0, restore_at, end))
+        recs = {(s, d): by_key.get((str(self.topo.routers[s].loopback.ip),
+                                    str(self.topo.routers[d].loopback.ip))) for s, d in self.flows}
+        hit = {k: fwd.uses(self.topo, before[k]["paths"], self.down) for k in self.flows}
+        control = [r for k, r in recs.items() if r is not None and not hit[k]]
+        found = probe_stalls(records, control, t0, restore_at, self.opts.interval)
+        windows = [(w["start"], w["end"]) for w in found]
+        rows = [self.flow_row(s, d, recs[(s, d)], before, after, t0, restore_at, end, windows)
+                for s, d in self.flows]
         affected = [f for f in rows if f["affected"]]
         spf_ends = [ended for r, (runs, ended) in spf_after.items()
                     if runs > spf_before.get(r, (runs, 0))[0] and ended >= t0]
@@ -276,15 +280,19 @@ class Drill:
             "monitor_event_ms": event.get("event_ms"),
             "monitor": event,
             "restored": restored, "restore_check": check,
+            "stalls": [{"at_ms": _ms(w["start"], t0), "ms": _ms(w["end"], w["start"]),
+                        "source": w["source"]} for w in found],
             "flows": rows,
         }
         out["targets"] = targets(out, self.topo, self.down)
+        out["verdict"] = verdict(out)
         out["artifacts"] = {"dir": str(self.dir), "report": str(self.dir / "report.json"),
                             "timeline": str(self.dir / "timeline.png")}
         return out
 
     def flow_row(self, s: str, d: str, rec: FlowRecord | None, before: dict, after: dict,
-                 t0: int, restore_at: int, end: int) -> dict[str, Any]:
+                 t0: int, restore_at: int, end: int, stalls: list[tuple[int, int]]
+                 ) -> dict[str, Any]:
         pred = fwd.predicted(self.topo, self.down, s, d)
         obs = after.get((s, d), {"paths": [], "broken": ["not observed (drill aborted)"]})
         row: dict[str, Any] = {
@@ -292,7 +300,8 @@ class Drill:
             "dst_address": str(self.topo.routers[d].loopback.ip),
             "affected": fwd.uses(self.topo, before[(s, d)]["paths"], self.down),
             "endpoint_down": s in self.down.routers or d in self.down.routers,
-            "max_gap_ms": None, "outage_ms": None, "outage_end_ms": None, "lost": None, "sent": 0,
+            "max_gap_ms": None, "net_gap_ms": None, "outage_ms": None, "outage_end_ms": None,
+            "lost": None, "sent": 0,
             "ongoing": None, "gap_at_ms": None,
             "restore_max_gap_ms": None, "restore_lost": None, "baseline_max_gap_ms": None,
             "predicted_path": fwd.model_path(self.topo, pred[0]) if pred else None,
@@ -306,9 +315,10 @@ class Drill:
             engine is not None and any(fwd.model_path(self.topo, p)["sites"] == engine["sites"]
                                        for p in obs["paths"]))
         if rec is not None:
-            fail = flow_stats(rec, t0, restore_at)
-            row.update({k: fail[k] for k in ("max_gap_ms", "outage_ms", "outage_end_ms", "lost",
-                                             "sent", "ongoing", "gap_at_ms", "sender_max_gap_ms")})
+            fail = flow_stats(rec, t0, restore_at, stall_windows=stalls)
+            row.update({k: fail[k] for k in ("max_gap_ms", "net_gap_ms", "outage_ms",
+                                             "outage_end_ms", "lost", "sent", "ongoing",
+                                             "gap_at_ms", "sender_max_gap_ms")})
             back = flow_stats(rec, restore_at, end)
             row["restore_max_gap_ms"], row["restore_lost"] = back["max_gap_ms"], back["lost"]
             if "probes" in self.marks:

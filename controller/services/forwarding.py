@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
-
 from controller.analysis.paths import best_path
+from controller.analysis.router_paths import router_paths
 from controller.lab.state import LabState
 from controller.lab.status import vtysh_json
 from controller.lab.system import parallel
-from controller.model.layers import Outage, ip_graph, site_graph
+from controller.model.layers import Outage, site_graph
 from controller.model.topology import Topology
 
 MAX_HOPS = 64
@@ -80,22 +79,7 @@ def walk(topo: Topology, fib: Fib, src: str, dst: str) -> dict[str, Any]:
 def predicted(topo: Topology, down: Outage, src: str, dst: str) -> list[list[str]]:
     """Every IGP shortest path (ECMP) from router src to router dst on the model's IP layer with
     `down` applied; [] when either router is down or they are not connected."""
-    graph = ip_graph(topo)
-    graph.remove_nodes_from(down.routers)
-    graph.remove_edges_from([(lk.a.router, lk.b.router, lk.id) for lk in topo.links.values()
-                             if lk.id in down.links and graph.has_edge(lk.a.router, lk.b.router,
-                                                                       lk.id)])
-    if src not in graph or dst not in graph:
-        return []
-    simple = nx.Graph()
-    simple.add_nodes_from(graph)
-    for u, v, data in graph.edges(data=True):  # parallel links: the cheapest carries traffic
-        if not simple.has_edge(u, v) or data["metric"] < simple[u][v]["metric"]:
-            simple.add_edge(u, v, metric=data["metric"])
-    try:
-        return sorted(nx.all_shortest_paths(simple, src, dst, weight="metric"))
-    except nx.NetworkXNoPath:
-        return []
+    return router_paths(topo, down, src, dst)
 
 
 def links_between(topo: Topology, routers: list[str]) -> list[list[str]]:

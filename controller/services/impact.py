@@ -6,12 +6,12 @@ All calls into controller.analysis are in `assess`, the one place to follow thei
 """
 from __future__ import annotations
 
-from itertools import combinations
 from typing import Any
 
 from controller.analysis.failures import FailureAnalysis
-from controller.analysis.paths import best_path
-from controller.model.layers import Element, outage, site_graph
+from controller.analysis.reroute import dc_router_pairs
+from controller.analysis.router_paths import RouterGraph
+from controller.model.layers import Element, outage
 from controller.model.topology import Topology
 
 
@@ -31,9 +31,9 @@ class ImpactMapper:
             self.neighbors.setdefault(router, []).append((interface, address))
         self.by_address = {(end.router, str(end.address.ip)): end.interface
                            for link in topo.links.values() for end in (link.a, link.b)}
-        self.pairs = list(combinations(sorted(topo.datacentres()), 2))
-        full = site_graph(topo)
-        self.before = {p: best_path(topo, full, *p, metric="igp") for p in self.pairs}
+        self.pairs = dc_router_pairs(topo)
+        self.intact = RouterGraph(topo)
+        self.before = {p: self.intact.paths(p[2], p[3]) for p in self.pairs}
 
     def maps(self, router: str, interface: str = "") -> bool:
         """Whether a router (interface "") or router interface is part of the topology."""
@@ -69,17 +69,20 @@ class ImpactMapper:
         seen = {e.id for e in elements if e.kind == "link"}
         on_span = self.topo.links_on_span()
         suspected = [s for s in spans if on_span[s] and set(on_span[s]) <= seen]
-        graph = site_graph(self.topo, out)
+        graph = RouterGraph(self.topo, out)  # router level, as OSPF and drills see it
         reroutes = []
         for pair in self.pairs:
+            a, b, ra, rb = pair
             before = self.before[pair]
-            if before is None or out.links.isdisjoint(before["links"]):
+            if not before or not any(self.intact.crosses(p, out) for p in before):
                 continue
-            after = best_path(self.topo, graph, *pair, metric="igp") if all(
-                s in graph for s in pair) else None
-            reroutes.append({"pair": list(pair), "before": before["sites"],
-                             "after": after["sites"] if after else None,
-                             "via_links": after["links"] if after else None})
+            after = graph.paths(ra, rb)
+            path = graph.path_dict(after[0]) if after else None
+            reroutes.append({"pair": [a, b], "routers": [ra, rb],
+                             "before": self.intact.path_dict(before[0])["sites"],
+                             "after": path["sites"] if path else None,
+                             "after_routers": path["routers"] if path else None,
+                             "via_links": path["links"] if path else None})
         orphans = set(result["members_without_datacentre"])
         services = sorted(svc.id for svc in self.topo.services.values()
                           if orphans & set(svc.members))
@@ -94,3 +97,4 @@ class ImpactMapper:
             "services_affected": services,
             "reroutes": reroutes,
         }
+

@@ -11,6 +11,10 @@ writes what it sent and received as JSON and exits.
 
 `flow_stats` turns one flow's record into the figures of a time window: the largest gap between
 replies (the data-plane interruption), lost probes, and how regularly the sender itself ran.
+`stalls` finds when the prober itself stopped (a loaded machine): it sent nothing for a while (its
+clock check), or every control flow — flows the failure cannot affect — went without replies at
+once. A gap seen on every flow at once is a prober stall, not a network interruption; `flow_stats`
+reports each flow's gap with the stalls taken out (`net_gap_ms`) beside the raw one.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,8 @@ DEFAULT_PORT = 49_517
 DEFAULT_INTERVAL = 0.005
 CLONE_NEWNET = 0x40000000
 SETTLE_S = 0.2  # probes sent this close to a window's end may still be in flight: not lost
+STALL_INTERVALS = 4  # prober idle (or every control flow silent) this many intervals: a stall
+Window = tuple[int, int]  # monotonic ns
 
 
 @dataclass
@@ -254,13 +261,73 @@ def _outage(flow: FlowRecord, replied: set[int], t0: int, last: int, t1: int
     return worst, end
 
 
-def flow_stats(flow: FlowRecord, t0: int, t1: int, settle_ns: int = int(SETTLE_S * 1e9)
-               ) -> dict[str, Any]:
+def _reply_gaps(flow: FlowRecord, t0: int, t1: int) -> list[Window]:
+    """Consecutive reply times in [t0, t1], from the last reply before t0 (or t0) to t1."""
+    recv = sorted(r[2] for r in flow.replies)
+    before = [t for t in recv if t < t0]
+    marks = [before[-1] if before else t0] + [t for t in recv if t0 <= t <= t1] + [t1]
+    return list(zip(marks, marks[1:]))
+
+
+def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _union(windows: Sequence[Window]) -> list[Window]:
+    """Overlapping windows merged (the clock check and the control flows often see one stall)."""
+    out: list[Window] = []
+    for a, b in sorted(windows):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _overlap(window: Window, stalls: Sequence[Window]) -> int:
+    """Time of `window` inside the (merged) stall windows."""
+    return sum(max(0, min(window[1], b) - max(window[0], a)) for a, b in stalls)
+
+
+def stalls(records: list[FlowRecord], control: list[FlowRecord], t0: int, t1: int,
+           interval_s: float) -> list[dict[str, Any]]:
+    """Windows in [t0, t1] when the prober, not the network, stopped: no probe sent by any flow
+    for STALL_INTERVALS intervals ("prober clock"), or no reply on every control flow for that
+    long at once ("control flows"). Sorted, as {"start", "end"} (ns) and "source"."""
+    limit = int(STALL_INTERVALS * interval_s * 1e9)
+    out = []
+    sends = sorted({t for r in records for t in r.sent if t0 <= t <= t1})
+    for a, b in zip(sends, sends[1:]):
+        if b - a >= limit:
+            out.append({"start": a, "end": b, "source": "prober clock"})
+    common: list[Window] | None = None
+    for r in control:
+        long = [(a, b) for a, b in _reply_gaps(r, t0, t1) if b - a >= limit]
+        common = long if common is None else _intersect(common, long)
+    for a, b in common or []:
+        if b - a >= limit:
+            out.append({"start": a, "end": b, "source": "control flows"})
+    return sorted(out, key=lambda w: (w["start"], w["end"]))
+
+
+def flow_stats(flow: FlowRecord, t0: int, t1: int, settle_ns: int = int(SETTLE_S * 1e9),
+               stall_windows: Sequence[Window] = ()) -> dict[str, Any]:
     """Figures of one flow over the window [t0, t1] (monotonic ns).
 
     - max_gap_ms: the largest gap between consecutive replies, counted from the last reply before
       t0 (or t0) to t1, so replies that stop and never resume count up to t1;
     - gap_at_ms: where that gap starts, relative to t0;
+    - net_gap_ms: the largest gap once the time of `stall_windows` (prober stalls) inside each
+      gap is taken out: the network's share of the interruption;
     - ongoing: no reply in the last `settle_ns` of the window (the flow is still cut);
     - lost: probes sent in [t0, t1 - settle_ns] that never got a reply;
     - outage_ms: the longest run of lost probes, from the send time of the answered probe before
@@ -269,23 +336,22 @@ def flow_stats(flow: FlowRecord, t0: int, t1: int, settle_ns: int = int(SETTLE_S
     - outage_end_ms: when that run ended (replies resumed), relative to t0 (None: nothing lost);
     - sender_max_gap_ms: the largest gap between the sender's own sends (its scheduling noise).
     """
-    recv = sorted(r[2] for r in flow.replies)
     replied = {r[0] for r in flow.replies}
     sent = [(seq, t) for seq, t in enumerate(flow.sent) if t0 <= t <= t1]
-    before = [t for t in recv if t < t0]
-    inside = [t for t in recv if t0 <= t <= t1]
-    marks = [before[-1] if before else t0] + inside + [t1]
-    gaps = [b - a for a, b in zip(marks, marks[1:])]
-    worst = max(range(len(gaps)), key=gaps.__getitem__)
+    windows = _reply_gaps(flow, t0, t1)
+    worst = max(windows, key=lambda w: w[1] - w[0])
+    merged = _union(stall_windows)
+    net = max(b - a - _overlap((a, b), merged) for a, b in windows)
     send_gaps = [b - a for (_, a), (_, b) in zip(sent, sent[1:])]
     outage, outage_end = _outage(flow, replied, t0, t1 - settle_ns, t1)
-    return {"max_gap_ms": round(gaps[worst] / 1e6, 3),
+    return {"max_gap_ms": round((worst[1] - worst[0]) / 1e6, 3),
+            "net_gap_ms": round(net / 1e6, 3),
             "outage_ms": round(outage / 1e6, 3),
             "outage_end_ms": None if outage_end is None else round((outage_end - t0) / 1e6, 3),
-            "gap_at_ms": round((marks[worst] - t0) / 1e6, 3),
-            "ongoing": t1 - marks[-2] > settle_ns,
+            "gap_at_ms": round((worst[0] - t0) / 1e6, 3),
+            "ongoing": t1 - windows[-1][0] > settle_ns,
             "lost": sum(1 for seq, t in sent if t <= t1 - settle_ns and seq not in replied),
-            "sent": len(sent), "received": len(inside),
+            "sent": len(sent), "received": len(windows) - 1,
             "sender_max_gap_ms": round(max(send_gaps, default=0) / 1e6, 3)}
 
 

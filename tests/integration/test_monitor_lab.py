@@ -188,21 +188,23 @@ async def cut_and_restore(lab, tmp_path: Path, links: list[str], mode: str = "li
 
 
 def expected_impact(topo: Topology, links: set[str]) -> dict:
-    """Spans, SRLGs, disconnected datacentre pairs and the IGP cost of each rerouted pair,
-    computed here on a plain networkx site graph."""
+    """Spans, SRLGs, disconnected datacentre pairs (plain networkx site graph) and the IGP cost
+    of each rerouted pair of datacentre routers (plain networkx router graph)."""
     spans = {s for lid in links for s in topo.links[lid].route}
-    g, full = nx.MultiGraph(), nx.MultiGraph()
+    g, routers = nx.MultiGraph(), nx.MultiGraph()
     for lk in topo.links.values():
         a, b = topo.routers[lk.a.router].site, topo.routers[lk.b.router].site
-        full.add_edge(a, b, key=lk.id, w=lk.metric)
         if lk.id not in links:
             g.add_edge(a, b, key=lk.id, w=lk.metric)
+            routers.add_edge(lk.a.router, lk.b.router, key=lk.id, w=lk.metric)
     pairs = list(combinations(sorted(topo.datacentres()), 2))
+    dc_routers = [(ra.id, rb.id) for a, b in pairs for ra in topo.routers_at(a)
+                  for rb in topo.routers_at(b)]
     return {"spans": sorted(spans),
             "srlgs": sorted({x for s in spans for x in topo.spans[s].srlgs}),
             "disconnected": sorted(["-".join(p) for p in pairs if not nx.has_path(g, *p)]),
-            "costs": {p: nx.shortest_path_length(g, *p, weight="w") for p in pairs
-                      if nx.has_path(g, *p)}}
+            "costs": {p: nx.shortest_path_length(routers, *p, weight="w") for p in dc_routers
+                      if nx.has_path(routers, *p)}}
 
 
 def check_impact(topo: Topology, impact: dict, links: set[str]) -> None:
@@ -216,7 +218,7 @@ def check_impact(topo: Topology, impact: dict, links: set[str]) -> None:
     for r in impact["reroutes"]:
         assert links.isdisjoint(r["via_links"]), r
         cost = sum(topo.links[lid].metric for lid in r["via_links"])
-        assert cost == want["costs"][tuple(r["pair"])], r
+        assert cost == want["costs"][tuple(r["routers"])], r
 
 
 def check_events(topo: Topology, events: list[dict], down: str, up: str, source: str,

@@ -1,6 +1,8 @@
 """Failure sweeps against brute force (remove, components, Dijkstra) on real and random graphs."""
 from __future__ import annotations
 
+import io
+import json
 import random
 from itertools import combinations
 from pathlib import Path
@@ -9,7 +11,7 @@ import networkx as nx
 import pytest
 
 from controller.errors import InputError
-from controller.analysis.failures import FailureAnalysis, sweep
+from controller.analysis.failures import FailureAnalysis, sweep, write_sweep_json
 from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.layers import Element, outage, site_graph
 from controller.model.load import load_topology
@@ -116,6 +118,9 @@ def brute(topo: Topology, base: nx.MultiGraph, elements: tuple[Element, ...]) ->
         alive[comp[v]] = alive.get(comp[v], 0) + 1
     parts = [len(c) for c in nx.connected_components(g)]
     lost = sum(n * (n - 1) // 2 for n in alive.values()) - sum(n * (n - 1) // 2 for n in parts)
+    failed = [v for v in base.nodes if v in out.sites]
+    with_failed = sum(1 for u, v in combinations(base.nodes, 2)
+                      if (u in failed or v in failed) and comp[u] == comp[v])
     kind = {s: topo.sites[s].kind for s in g.nodes}
     dcs = sorted(s for s in g.nodes if kind[s] == "datacentre")
     reach = {after[d] for d in dcs}
@@ -132,7 +137,8 @@ def brute(topo: Topology, base: nx.MultiGraph, elements: tuple[Element, ...]) ->
             survives = True
             worst = max(worst, d1[b] - base.graph["d0"][a][b])
     return {"failed": [e.as_dict() for e in elements], "links_down": sorted(out.links),
-            "disconnected_pairs": lost, "datacentre_pairs_disconnected": sorted(cut),
+            "disconnected_pairs": lost, "failed_site_pairs": with_failed,
+            "datacentre_pairs_disconnected": sorted(cut),
             "members_without_datacentre": members,
             "worst_dc_latency_increase_ms": round(worst, 6) if survives else None}
 
@@ -255,3 +261,36 @@ def test_bad_input() -> None:
         sweep(topo, 3)
     with pytest.raises(InputError):
         sweep(topo, 1, ("span", "duct"))
+
+
+def test_site_and_its_only_router_count_the_same_pairs() -> None:
+    """site:aal leaves Ålesund's own pairs out of `disconnected_pairs` (the site is gone) and
+    counts them in `failed_site_pairs`; router:aal-pe1 leaves the site isolated: the same 11."""
+    topo = load_topology()
+    fa = FailureAnalysis(topo)
+    site = fa.evaluate((Element("site", "aal"),))
+    router = fa.evaluate((Element("router", "aal-pe1"),))
+    others = len(fa.sites) - 1
+    assert (site["disconnected_pairs"], site["failed_site_pairs"]) == (0, others)
+    assert (router["disconnected_pairs"], router["failed_site_pairs"]) == (others, 0)
+    assert site["links_down"] == router["links_down"]
+
+
+def test_cli_default_kinds_are_the_analysis_defaults() -> None:
+    from controller.analysis.failures import DEFAULT_KINDS
+    from controller.cli.failures import KINDS
+    assert KINDS.split(",") == list(DEFAULT_KINDS)
+
+
+@pytest.mark.parametrize("depth,kinds,impact_only", [
+    (1, ("span", "srlg", "site", "router", "link"), False),
+    (2, ("span", "srlg", "site", "router", "link"), False),
+    (2, ("span", "site"), True),
+])
+def test_streamed_json_is_the_sweep(depth: int, kinds: tuple[str, ...], impact_only: bool) -> None:
+    """`ngk failures --json` streams quiet pairs from fragments: the same text as the dicts."""
+    for topo in (load_topology(), synthetic_topology(12, seed=5)):
+        out = io.StringIO()
+        write_sweep_json(out, topo, depth, kinds, impact_only)
+        want = json.dumps(sweep(topo, depth, kinds, impact_only), separators=(",", ":")) + "\n"
+        assert out.getvalue() == want

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from itertools import combinations
 from pathlib import Path
 
 import networkx as nx
@@ -10,7 +9,8 @@ import pytest
 import yaml
 
 from controller.errors import InputError
-from controller.analysis.reroute import reroute
+from controller.analysis.paths import best_path
+from controller.analysis.reroute import dc_router_pairs, reroute
 from controller.model.layers import outage, resolve_element, site_graph
 from controller.model.load import load_topology
 from controller.model.topology import Topology
@@ -40,30 +40,84 @@ def detours(tmp_path: Path) -> Topology:
     return load_topology(path)
 
 
+def brute_router_paths(topo: Topology, refs: list[str], metric: str = "metric") -> dict:
+    """networkx on the IP layer (parallel links: the cheapest): every DC router pair's ECMP
+    shortest paths before and after the failure."""
+    down = outage(topo, [resolve_element(topo, r) for r in refs])
+
+    def graph(failed: bool) -> nx.Graph:
+        g = nx.Graph()
+        for lk in topo.links.values():
+            a, b = lk.a.router, lk.b.router
+            if failed and (lk.id in down.links or {a, b} & down.routers):
+                continue
+            if not g.has_edge(a, b) or g[a][b]["metric"] > lk.metric:
+                g.add_edge(a, b, metric=lk.metric)
+        return g
+
+    g0, g1 = graph(False), graph(True)
+    out = {}
+    for _, _, ra, rb in dc_router_pairs(topo):
+        if {ra, rb} & down.routers:
+            continue
+        before = sorted(nx.all_shortest_paths(g0, ra, rb, weight=metric))
+        crossed = any(set(p) & down.routers or any(
+            down.links & {lk.id for lk in topo.links.values() if {lk.a.router, lk.b.router}
+                          == {a, b} and lk.metric == g0[a][b]["metric"]}
+            for a, b in zip(p, p[1:])) for p in before)
+        if crossed:
+            out[(ra, rb)] = sorted(nx.all_shortest_paths(g1, ra, rb, weight=metric)) \
+                if ra in g1 and rb in g1 and nx.has_path(g1, ra, rb) else []
+    return out
+
+
 @pytest.mark.parametrize("refs", [["duct-e6-gardermoen"], ["span:trd-bod-e6", "bod-tos-sea"],
-                                  ["site:trd"], ["span:osl-brg"], ["osl-cr1"]])
-def test_reference_pairs_match_networkx(refs: list[str]) -> None:
+                                  ["site:trd"], ["span:osl-brg"], ["osl-cr1"],
+                                  ["span:osl-ham-rail"], ["link:trd-dc"]])
+def test_reference_router_pairs_match_networkx(refs: list[str]) -> None:
     topo = load_topology()
     out = reroute(topo, refs)
+    want = brute_router_paths(topo, refs)
+    got = {(p["src_router"], p["dst_router"]): p for p in out["pairs"]}
+    assert set(got) == set(want)
+    for key, paths in want.items():
+        after = got[key]["after"]
+        assert (after["routers"] if after else None) == (paths[0] if paths else None), key
+        assert got[key]["ecmp_after"] == len(paths)
     down = outage(topo, [resolve_element(topo, r) for r in refs])
-    g0, g1 = site_graph(topo), site_graph(topo, down)
-    want = {}
-    for a, b in combinations(sorted(topo.datacentres()), 2):
-        if a in down.sites or b in down.sites:
-            continue
-        path = nx.dijkstra_path(g0, a, b, weight="metric")
-        used = {min(g0[u][v], key=lambda k: g0[u][v][k]["metric"]) for u, v in zip(path, path[1:])}
-        if used & down.links:
-            want[(a, b)] = nx.dijkstra_path_length(g1, a, b, weight="metric") \
-                if nx.has_path(g1, a, b) else None
-    got = {(p["src"], p["dst"]): p["after"] and p["after"]["cost"] for p in out["pairs"]}
-    assert got == pytest.approx(want)
     assert out["links_down"] == sorted(down.links)
     for p in out["pairs"]:
         assert down.links.isdisjoint(p["after"]["links"] if p["after"] else ())
         if p["after"]:
             assert p["latency_increase_ms"] == pytest.approx(
                 p["after"]["latency_ms"] - p["before"]["latency_ms"])
+
+
+def test_intra_site_cost_changes_the_reroute(tmp_path: Path) -> None:
+    """A dear link between Oslo's two core routers: after span osl-ham-rail is cut, osl-cr1 no
+    longer crosses to osl-cr2 for the other Oslo-Trondheim link but leaves Oslo through Hamar,
+    which the site layer (one node per site, intra-site links invisible) cannot see."""
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "topology" / "ngk.yaml")
+                         .read_text())
+    for link in doc["links"]:
+        if link["id"] == "osl-dc":
+            link["metric"] = 2000
+    path = tmp_path / "dear-osl-dc.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    topo = load_topology(path)
+    out = reroute(topo, ["span:osl-ham-rail"])
+    pairs = {(p["src_router"], p["dst_router"]): p for p in out["pairs"]}
+    after = pairs[("osl-cr2", "trd-cr2")]["after"]
+    assert after["routers"] == brute_router_paths(topo, ["span:osl-ham-rail"])[
+        ("osl-cr2", "trd-cr2")][0]
+    assert "osl-dc" not in after["links"] and after["sites"][:2] != ["osl", "trd"]
+    down = outage(topo, [resolve_element(topo, "span:osl-ham-rail")])
+    site_level = best_path(topo, site_graph(topo, down), "osl", "trd", "igp")
+    assert site_level["sites"] == ["osl", "trd"]  # what the site layer said (and still says)
+    assert after["sites"] != site_level["sites"]
+    reference = {(p["src_router"], p["dst_router"]): p
+                 for p in reroute(load_topology(), ["span:osl-ham-rail"])["pairs"]}
+    assert reference[("osl-cr2", "trd-cr2")]["after"]["links"][0] == "osl-dc"
 
 
 def test_no_change_when_within_budget() -> None:
