@@ -1,6 +1,7 @@
 """A Nornir SimpleInventory (hosts.yaml, groups.yaml, defaults.yaml) for a running lab.
 
-Hosts are reached at their management address; credentials stay out of these files: defaults
+Hosts are reached at their management address (host data `napalm_optional_args`: the lab
+router's lldpd socket, snmpd.conf and driver state dir); credentials stay out of these files: defaults
 name the SSH user and point at the key, known_hosts and credentials files by path.
 """
 from __future__ import annotations
@@ -22,12 +23,21 @@ def role_group(role: str) -> str:
     return f"role_{role}"
 
 
+def _driver_args(router_dir: Path) -> dict[str, str]:
+    """napalm_frr options for a lab router: its lldpd socket, snmpd.conf and a state directory
+    of its own (root-owned, inside the lab's directory: it goes with `lab down`)."""
+    return {"lldp_socket": str(router_dir / "lldp" / "lldpd.socket"),
+            "snmpd_conf": str(router_dir / "snmp" / "snmpd.conf"),
+            "state_dir": str(router_dir / "napalm")}
+
+
 def inventory(topo: Topology, creds: Credentials, lab_dir: Path) -> dict[str, dict[str, Any]]:
     """The three Nornir inventory documents, keyed by file name."""
     hosts = {
         r.id: {"hostname": str(r.mgmt.ip), "platform": "frr",
                "groups": [site_group(r.site), role_group(r.role)],
-               "data": {"site": r.site, "role": r.role, "loopback": str(r.loopback.ip)}}
+               "data": {"site": r.site, "role": r.role, "loopback": str(r.loopback.ip),
+                        "napalm_optional_args": _driver_args(lab_dir / "routers" / r.id)}}
         for r in topo.routers.values()
     }
     groups = {site_group(s): {"data": {"site": s}} for s in sorted({r.site for r in topo.routers.values()})}
