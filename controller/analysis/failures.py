@@ -26,6 +26,7 @@ from heapq import heappop, heappush
 from itertools import combinations
 from typing import Any, Iterable
 
+from controller.errors import InputError, UnknownName
 from controller.model.layers import FAILURE_KINDS, Element, outage, site_graph
 from controller.model.topology import Topology
 
@@ -128,12 +129,12 @@ class FailureAnalysis:
         out = []
         for kind in kinds:
             if kind not in tables:
-                raise KeyError(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")
+                raise UnknownName(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")
             out.extend(Element(kind, i) for i in sorted(tables[kind]))
         return out
 
     def effect(self, el: Element) -> Effect:
-        """`outage(topo, [el])` as link ids, site-graph edges and nodes (cached); KeyError if
+        """`outage(topo, [el])` as link ids, site-graph edges and nodes (cached); UnknownName if
         unknown."""
         if el in self._effects:
             return self._effects[el]
@@ -437,7 +438,7 @@ def sweep(topo: Topology, depth: int = 1, kinds: Iterable[str] = DEFAULT_KINDS,
           impact_only: bool = False, analysis: FailureAnalysis | None = None) -> dict[str, Any]:
     """Every single failure (and with depth 2 every pair) of the given kinds: the JSON dict."""
     if depth not in (1, 2):
-        raise KeyError(f"depth must be 1 or 2, got {depth}")
+        raise InputError(f"depth must be 1 or 2, got {depth}")
     kinds = tuple(dict.fromkeys(kinds))
     fa = analysis or FailureAnalysis(topo)
     elements = fa.elements(kinds)
