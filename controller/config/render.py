@@ -38,6 +38,9 @@ class Policy:
     bfd_tx_ms: int = 50
     bfd_rx_ms: int = 50
     bfd_multiplier: int = 3
+    bgp_asn: int = 65000  # iBGP full mesh of the core routers, loopback to loopback
+    bgp_group: str = "core"
+    bgp_connect_s: int = 5
 
 
 POLICY = Policy()
@@ -51,10 +54,10 @@ PLATFORMS: dict[str, dict[str, Any]] = {
         "profile": "traditional",
         "log": "syslog informational",
         "loopback": "lo",
-        "daemons": ("zebra", "ospfd", "bfdd", "staticd"),
+        "daemons": ("zebra", "ospfd", "bgpd", "bfdd", "staticd"),
         "defaults": Policy(hello_s=10, dead_s=40, retransmit_s=5, spf_throttle_ms=(0, 50, 5000),
                            lsa_min_arrival_ms=1000, rib_hold_ms=10, bfd_tx_ms=300, bfd_rx_ms=300,
-                           bfd_multiplier=3),
+                           bfd_multiplier=3, bgp_connect_s=120),
     },
     # production platforms (docs/platforms.md); `context` adds device port names and management
     "junos": {"template": "junos.conf.j2", "loopback": "lo0", "management_interface": "fxp0",
@@ -152,6 +155,14 @@ def _metric(topo: Topology, link: IpLink) -> int:
     return link.metric
 
 
+def bgp_peers(topo: Topology, router_id: str) -> list[str]:
+    """The iBGP peers (loopbacks, in FRR's order) of a core router; [] for other roles."""
+    if topo.routers[router_id].role != "core":
+        return []
+    return [str(r.loopback.ip) for r in sorted(topo.routers.values(), key=lambda r: r.loopback)
+            if r.role == "core" and r.id != router_id]
+
+
 def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bool = False,
             policy: Policy = POLICY) -> dict[str, Any]:
     """Everything a platform template sees for one router."""
@@ -164,6 +175,7 @@ def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bo
         "router_id": str(router.loopback.ip),
         "loopback": str(router.loopback),
         "interfaces": _interfaces(topo, router_id),
+        "bgp_peers": bgp_peers(topo, router_id),
         "routing": routing,
         "drained": drained,
         "policy": asdict(policy),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def tune_snmpd(router: Router, creds: Credentials) -> None:
 
 
 def start_frr(rs: RouterState, on_pid: Callable[[str, int], None]) -> None:
-    """Start zebra, ospfd, bfdd, staticd in the router's namespaces; apply frr.conf (vtysh -b).
+    """Start the FRR daemons (zebra, ospfd, bgpd, bfdd, staticd) in the router's namespaces; apply frr.conf (vtysh -b).
 
     `on_pid(daemon, pid)` is called as soon as each daemon runs, so it can be recorded.
     """
@@ -173,6 +174,22 @@ def stop_frr(rs: RouterState) -> None:
     terminate([rs.pids.get(d, 0) for d in FRR_DAEMONS])
     for daemon in FRR_DAEMONS:
         rs.pids.pop(daemon, None)
+
+
+def start_lldpd(router: Router, rs: RouterState) -> int:
+    """lldpd on the data interfaces (not mgmt0), in the foreground, with its own control socket in
+    a root-owned dir (lldp/lldpd.socket) and system name = router id; returns its PID."""
+    lldp = Path(rs.dir) / "lldp"
+    lldp.mkdir(mode=0o755, exist_ok=True)
+    conf = lldp / "lldpd.conf"
+    conf.write_text(f"configure system hostname {router.id}\nconfigure lldp tx-interval 1\n")
+    with open(lldp / "lldpd.log", "ab") as log:
+        proc = subprocess.Popen(  # `ip netns exec` and nsenter exec: the PID is lldpd's
+            in_netns(rs.netns, ["/usr/sbin/lldpd", "-d", "-u", str(lldp / "lldpd.socket"),
+                                "-O", str(conf), "-I", "*,!mgmt0", "-m", str(router.loopback.ip)],
+                     rs.uts), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True)
+    return proc.pid
 
 
 def start_sshd(rs: RouterState) -> int:

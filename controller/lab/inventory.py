@@ -1,7 +1,8 @@
 """A Nornir SimpleInventory (hosts.yaml, groups.yaml, defaults.yaml) for a running lab.
 
-Hosts and groups are the production ones (controller/southbound/inventory.py), all on FRR;
-credentials stay out of these files: defaults name the SSH user and point at the key,
+Hosts and groups are the production ones (controller/southbound/inventory.py), all on FRR, plus
+host data `napalm_optional_args` (the lab router's lldpd socket, snmpd.conf and driver state
+dir); credentials stay out of these files: defaults name the SSH user and point at the key,
 known_hosts and secrets files by path.
 """
 from __future__ import annotations
@@ -12,6 +13,14 @@ from typing import Any
 from controller.lab.creds import SECRETS_FILE, Credentials
 from controller.model.topology import Topology
 from controller.southbound import inventory as nornir_inventory
+
+
+def _driver_args(router_dir: Path) -> dict[str, str]:
+    """napalm_frr options for a lab router: its lldpd socket, snmpd.conf and a state directory
+    of its own (root-owned, inside the lab's directory: it goes with `lab down`)."""
+    return {"lldp_socket": str(router_dir / "lldp" / "lldpd.socket"),
+            "snmpd_conf": str(router_dir / "snmp" / "snmpd.conf"),
+            "state_dir": str(router_dir / "napalm")}
 
 
 def inventory(topo: Topology, creds: Credentials, lab_dir: Path) -> dict[str, dict[str, Any]]:
@@ -28,7 +37,10 @@ def inventory(topo: Topology, creds: Credentials, lab_dir: Path) -> dict[str, di
         "data": {"ssh_key_file": creds.ssh_key, "known_hosts_file": creds.known_hosts,
                  "snmp": {"secrets_file": str(lab_dir / SECRETS_FILE)}},
     }
-    return nornir_inventory.hosts_and_groups(topo, platform="frr") | {"defaults.yaml": defaults}
+    docs = nornir_inventory.hosts_and_groups(topo, platform="frr")
+    for rid, host in docs["hosts.yaml"].items():
+        host.setdefault("data", {})["napalm_optional_args"] = _driver_args(lab_dir / "routers" / rid)
+    return docs | {"defaults.yaml": defaults}
 
 
 def write_inventory(topo: Topology, creds: Credentials, lab_dir: Path) -> Path:

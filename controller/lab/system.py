@@ -16,9 +16,9 @@ from controller.lab.interrupt import OWNER_ENV, checkpoint
 from controller.lab.state import LabError
 
 FRR_DIR = Path("/usr/lib/frr")
-FRR_DAEMONS = ("zebra", "ospfd", "bfdd", "staticd")
+FRR_DAEMONS = ("zebra", "ospfd", "bgpd", "bfdd", "staticd")
 TOOLS = ("ip", "nsenter", "unshare", "mount", "umount", "vtysh", "nft", "ssh", "ssh-keygen",
-         "ping", "/usr/sbin/sshd", "/usr/sbin/snmpd")
+         "ping", "/usr/sbin/sshd", "/usr/sbin/snmpd", "/usr/sbin/lldpd")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -31,7 +31,7 @@ def preflight() -> None:
     missing += [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         raise LabError("missing: " + ", ".join(missing) + " (install frr frr-snmp snmpd snmp "
-                       "openssh-server iputils-ping nftables)")
+                       "openssh-server iputils-ping nftables lldpd)")
 
 
 def run(args: list[str], *, check: bool = True, input: str | None = None,

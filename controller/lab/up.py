@@ -134,6 +134,7 @@ def start_daemons(topo: Topology, state: LabState, creds: credentials.Credential
         recorded("snmpd", daemons.start_snmpd(rs))
         daemons.tune_snmpd(topo.routers[router], creds)
         daemons.start_frr(rs, recorded)
+        recorded("lldpd", daemons.start_lldpd(topo.routers[router], rs))
         pid = daemons.start_sshd(rs)
         with lock:
             rs.pids["sshd"] = pid

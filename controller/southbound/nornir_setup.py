@@ -57,6 +57,11 @@ class NgkInventory:
                         alt_key_file=str(self.known_hosts(d.data)))
         d.connection_options["napalm"] = ConnectionOptions(
             extras={"timeout": self.timeout, "optional_args": args})
+        for host in inv.hosts.values():  # per-host driver options (e.g. the lab's lldp_socket)
+            extra = host.data.get("napalm_optional_args")
+            if extra:
+                host.connection_options["napalm"] = ConnectionOptions(
+                    extras={"timeout": self.timeout, "optional_args": {**args, **extra}})
         return inv
 
     def known_hosts(self, data: dict[str, Any]) -> Path:

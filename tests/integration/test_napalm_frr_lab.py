@@ -8,19 +8,24 @@ from pathlib import Path
 
 import pytest
 from napalm import get_network_driver
-from napalm.base.exceptions import ConnectAuthError, ConnectionException, ReplaceConfigException
+from napalm.base.exceptions import (
+    CommandErrorException, ConnectAuthError, ConnectionException, ReplaceConfigException)
 
 from controller.config.render import canonical, render_config
-from napalm_frr import FRRDriver
+from napalm_frr import FRRDriver, check
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
 ROUTER = "amk-ce1"  # a member-site CE with one link: changes here disturb little
 
 
 def driver(lab, router: str = ROUTER, **extra) -> FRRDriver:
+    rdir = Path(lab.state.routers[router].dir)
     args = {"use_keys": True, "key_file": lab.creds.ssh_key, "allow_agent": False,
             "ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,
-            "alt_key_file": lab.creds.known_hosts, "conn_timeout": 5, **extra}
+            "alt_key_file": lab.creds.known_hosts, "conn_timeout": 5,
+            "lldp_socket": str(rdir / "lldp" / "lldpd.socket"),
+            "snmpd_conf": str(rdir / "snmp" / "snmpd.conf"), "state_dir": str(rdir / "napalm"),
+            **extra}
     return get_network_driver("frr")(str(lab.topo.routers[router].mgmt.ip), lab.creds.ssh_user,
                                      "", timeout=30, optional_args=args)
 
@@ -69,7 +74,9 @@ def test_getters(dev: FRRDriver, lab_shared) -> None:
     for name, end in ends.items():
         prefix = ips[name]["ipv4"][str(end.address.ip)]["prefix_length"]
         assert prefix == end.address.network.prefixlen
-    assert dev.get_lldp_neighbors() == {}  # no lldpd in the lab
+    lldp = {i: [(n["hostname"], n["port"]) for n in ns] for i, ns in
+            dev.get_lldp_neighbors().items()}
+    assert lldp == {name: [(end_peer(topo, end.router, name))] for name, end in ends.items()}
     out = dev.cli(["show ip ospf neighbor json", "show bfd peers json"], encoding="json")
     peers = {r.id for link in topo.links.values() for e, r in
              ((link.a, topo.routers[link.b.router]), (link.b, topo.routers[link.a.router]))
@@ -164,3 +171,95 @@ def test_unknown_host_key_is_refused(lab_shared, tmp_path: Path) -> None:
     other.write_text("".join(f"{line}\n" for line in lines if not line.startswith(mgmt + " ")))
     with pytest.raises(ConnectionException):
         driver(lab_shared, alt_key_file=str(other)).open()
+
+
+def end_peer(topo, router: str, interface: str) -> tuple[str, str]:
+    """(router, interface) at the far end of a router's interface, as the model says."""
+    for link in topo.links.values():
+        for near, far in ((link.a, link.b), (link.b, link.a)):
+            if (near.router, near.interface) == (router, interface):
+                return far.router, far.interface
+    raise AssertionError(f"{router} {interface} is not in the model")
+
+
+CORE = "osl-cr1"
+VALIDATE = Path(__file__).parents[1] / "unit/mocked_data/frr/test_compliance_report/normal"
+
+
+@pytest.fixture
+def core(lab_shared) -> Iterator[FRRDriver]:
+    """osl-cr1 once its five iBGP sessions are up (they follow OSPF by a few seconds)."""
+    with driver(lab_shared, CORE) as d:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            peers = d.get_bgp_neighbors().get("global", {}).get("peers", {})
+            if len(peers) == 5 and all(p["is_up"] for p in peers.values()):
+                break
+            time.sleep(1)
+        yield d
+
+
+LIVE: dict[str, tuple[dict, object]] = {  # getter -> (kwargs, what must hold beyond the model)
+    "get_interfaces_counters": ({}, lambda r, t: r["eth1"]["rx_octets"] > 0
+                                and r["eth1"]["tx_unicast_packets"] > 0),
+    "get_lldp_neighbors_detail": ({}, lambda r, t: {
+        i: (n[0]["remote_system_name"], n[0]["remote_port_description"]) for i, n in r.items()}
+        == {e.interface: end_peer(t, CORE, e.interface) for link in t.links.values()
+            for e in (link.a, link.b) if e.router == CORE}),
+    "get_arp_table": ({}, lambda r, t: {"eth1", "eth2", "eth3"} <= {e["interface"] for e in r}),
+    "get_ipv6_neighbors_table": ({}, lambda r, t: isinstance(r, list)),
+    "get_route_to": ({"destination": "10.255.0.5"}, lambda r, t: any(
+        e["current_active"] and e["protocol"] == "ospf" for e in r["10.255.0.5/32"])),
+    "get_bgp_neighbors": ({}, lambda r, t: r["global"]["router_id"] == "10.255.0.1" and all(
+        p["is_up"] and p["address_family"]["ipv4"]["received_prefixes"] == 1
+        for p in r["global"]["peers"].values()) and len(r["global"]["peers"]) == 5),
+    "get_bgp_neighbors_detail": ({}, lambda r, t: len(r["global"][65000]) == 5 and all(
+        n["up"] and n["local_address"] == "10.255.0.1" for n in r["global"][65000])),
+    "get_bgp_config": ({}, lambda r, t: set(r) == {"core"}
+                       and len(r["core"]["neighbors"]) == 5 and r["core"]["type"] == "internal"),
+    "get_network_instances": ({}, lambda r, t: {"eth1", "lo", "mgmt0"}
+                              <= set(r["default"]["interfaces"]["interface"])),
+    "get_ntp_servers": ({}, lambda r, t: isinstance(r, dict)),
+    "get_ntp_stats": ({}, lambda r, t: r == []),  # no NTP daemon in the lab
+    "get_snmp_information": ({}, lambda r, t: r["location"] == "Oslo"
+                             and {c["mode"] for c in r["community"].values()} == {"ro", "rw"}),
+    "get_users": ({}, lambda r, t: r["root"]["level"] == 15 and r["root"]["password"] == ""),
+    "get_environment": ({}, lambda r, t: len(r["cpu"]) >= 1
+                        and 0 < r["memory"]["used_ram"] < r["memory"]["available_ram"]),
+    "get_mac_address_table": ({}, lambda r, t: isinstance(r, list)),
+    "get_vlans": ({}, lambda r, t: r == {}),  # no VLANs in the lab
+    "get_optics": ({}, lambda r, t: r == {}),
+    "traceroute": ({"destination": "10.255.0.5", "timeout": 1}, lambda r, t: list(
+        r["success"].values())[-1]["probes"][1]["ip_address"] == "10.255.0.5"),
+    "compliance_report": ({"validation_file": str(VALIDATE / "validate.yml")},
+                          lambda r, t: r["complies"] is True),
+}
+
+
+@pytest.mark.parametrize("getter", sorted(LIVE))
+def test_getter_live_fits_napalm_models(core: FRRDriver, lab_shared, getter: str) -> None:
+    kwargs, holds = LIVE[getter]
+    result = getattr(core, getter)(**kwargs)
+    assert check.problems(getter, result) == []
+    assert holds(result, lab_shared.topo), result
+
+
+@pytest.mark.parametrize("getter", ["get_facts", "get_interfaces", "get_interfaces_ip",
+                                    "get_lldp_neighbors", "get_config"])
+def test_earlier_getters_live_fit_napalm_models(core: FRRDriver, getter: str) -> None:
+    assert check.problems(getter, getattr(core, getter)()) == []
+
+
+def test_ping_live_fits_napalm_models(core: FRRDriver) -> None:
+    result = core.ping("10.255.0.5", count=1)
+    assert check.problems("ping", result) == [] and result["success"]["packet_loss"] == 0
+
+
+def test_state_dir_the_frr_user_can_write_is_refused(lab_shared, dev: FRRDriver) -> None:
+    """The old default (/etc/frr/napalm) lies in a directory owned by frr: refused, untouched."""
+    with driver(lab_shared, state_dir="/etc/frr/napalm") as d:
+        with pytest.raises(CommandErrorException, match="refusing the state directory"):
+            d.load_replace_candidate(config="hostname x\n")
+    _, out, _ = dev._exec(f"ls -ld /etc/frr/napalm 2>&1; stat -c '%U %G %a' "
+                          f"{lab_shared.state.routers[ROUTER].dir}/napalm")
+    assert "No such file" in out and "root frr 2750" in out

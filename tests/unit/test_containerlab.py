@@ -97,7 +97,7 @@ def test_bound_files_exist_and_hold_the_intended_config(lab):
         # read the daemons file the way FRR's frrcommon.sh does: source it in a shell
         shell = f'. "{targets["/etc/frr/daemons"]}"; echo "$ospfd $bfdd $bgpd $frr_profile"'
         done = subprocess.run(["sh", "-ec", shell], capture_output=True, text=True, check=True)
-        assert done.stdout.split() == ["yes", "yes", "traditional"]
+        assert done.stdout.split() == ["yes", "yes", "yes", "traditional"]
 
 
 def test_image_is_the_callers(tmp_path):
