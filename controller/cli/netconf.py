@@ -5,6 +5,7 @@ from pathlib import Path
 
 import typer
 
+from controller.credentials import Login
 from controller.cli.common import JsonOption, TopologyOption, console, emit, fail, table, topology
 from controller.southbound import netconf as nc
 
@@ -23,7 +24,7 @@ TimeoutOption = typer.Option(10.0, "--timeout", help="Connect and per-RPC timeou
 
 def _setup(router: str, topo_path: Path | None, host: str | None, port: int,
            known_hosts: Path | None, insecure: bool, timeout: float
-           ) -> tuple[nc.Target, nc.Payload, nc.Credentials]:
+           ) -> tuple[nc.Target, nc.Payload, Login]:
     topo = topology(topo_path)
     payload = nc.render_interfaces(topo, router)
     creds = nc.load_credentials(insecure=insecure,

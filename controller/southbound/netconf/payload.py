@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from controller.config.render import config_value
 from controller.errors import UnknownName
 from controller.model.topology import Topology
 
@@ -48,8 +49,9 @@ class Payload:
 
 @functools.cache
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              finalize=config_value)
 
 
 def interfaces_for(topo: Topology, router_id: str) -> list[InterfaceIntent]:
