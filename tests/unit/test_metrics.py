@@ -13,7 +13,8 @@ from controller.model.load import load_topology
 from controller.services.impact import SPOF_KINDS, ImpactMapper
 from controller.services.metrics import MetricsCollector
 from controller.services.monitor import Monitor
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.store import Store
 
@@ -114,7 +115,7 @@ def value(samples: dict[str, list], name: str, **labels: str) -> float:
 
 
 def test_exposition_of_a_monitor_fed_polls(tmp_path):
-    targets = [Target(r, f"192.0.2.{i}", 161, Credentials("2c", community="c"))
+    targets = [Target(r, f"192.0.2.{i}", 161, SnmpCredentials("2c", community="c"))
                for i, r in enumerate(sorted(TOPO.routers), 1)]
     mon = Monitor(targets, Store(tmp_path / "m.db"), MAPPER)
     for r in TOPO.routers:

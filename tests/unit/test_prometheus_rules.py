@@ -17,7 +17,8 @@ from controller.model.load import load_topology
 from controller.services.impact import ImpactMapper
 from controller.services.metrics import MetricsCollector
 from controller.services.monitor import Monitor
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.poller import DevicePoll, Interface
 from controller.store import Store
 
@@ -81,7 +82,7 @@ def exported_names(tmp_path: Path) -> set[str]:
     """Every sample name a monitor with a topology, an unreachable router and a failed store write
     exports (counters with their _total)."""
     topo = load_topology()
-    targets = [Target(r, "192.0.2.1", 161, Credentials("2c", community="c")) for r in topo.routers]
+    targets = [Target(r, "192.0.2.1", 161, SnmpCredentials("2c", community="c")) for r in topo.routers]
     blocker = tmp_path / "file"
     blocker.write_text("")
     mon = Monitor(targets, Store(blocker / "m.db"), ImpactMapper(topo))
