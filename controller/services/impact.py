@@ -2,17 +2,22 @@
 analysis code what that does: which IP links, spans and SRLGs are involved, which datacentre pairs
 and member sites are cut off, and which path each datacentre pair should now take.
 
-All calls into controller.analysis are in `assess`, the one place to follow their API.
+All calls into controller.analysis are in `assess` and `resilience`, the places to follow their
+API.
 """
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
 from controller.analysis.failures import FailureAnalysis
+from controller.analysis.paths import PathFinder
 from controller.analysis.reroute import dc_router_pairs
 from controller.analysis.router_paths import RouterGraph
-from controller.model.layers import Element, outage
+from controller.model.layers import Element, outage, site_graph
 from controller.model.topology import Topology
+
+SPOF_KINDS = ("span", "srlg", "router")  # what `resilience` checks as a single point of failure
 
 
 class ImpactMapper:
@@ -34,6 +39,10 @@ class ImpactMapper:
         self.pairs = dc_router_pairs(topo)
         self.intact = RouterGraph(topo)
         self.before = {p: self.intact.paths(p[2], p[3]) for p in self.pairs}
+        self.site_pairs = list(combinations(sorted(topo.datacentres()), 2))
+        self.candidates = self.analysis.elements(SPOF_KINDS)
+        self.designed_spofs = self._spofs(())
+        self._resilience: tuple[frozenset[Element], dict[str, Any]] | None = None
 
     def maps(self, router: str, interface: str = "") -> bool:
         """Whether a router (interface "") or router interface is part of the topology."""
@@ -98,3 +107,36 @@ class ImpactMapper:
             "reroutes": reroutes,
         }
 
+    def resilience(self, elements: list[Element]) -> dict[str, Any]:
+        """The protection left while `elements` are down (cached for the last set asked):
+        `links_down`, `pair_paths`: per datacentre pair 2 (an SRLG-diverse pair of paths: no
+        common span or SRLG), 1 (connected, but every pair of paths shares a span or SRLG: one path only) or 0
+        (disconnected); `spofs`: the spans, SRLGs and routers (kind, id) whose failure on top
+        would disconnect sites, and `designed_spofs`, those that already do so with nothing down."""
+        key = frozenset(elements)
+        if self._resilience is None or self._resilience[0] != key:
+            down = outage(self.topo, elements)
+            graph = site_graph(self.topo, down)
+            finder = PathFinder(self.topo, "igp", graph)
+            paths = {}
+            for a, b in self.site_pairs:
+                found = finder.pair(a, b, "srlg")
+                paths[(a, b)] = 2 if found["diverse"] else 1 if found["paths"] else 0
+            self._resilience = (key, {"links_down": sorted(down.links), "pair_paths": paths,
+                                      "spofs": self._spofs(tuple(key)),
+                                      "designed_spofs": self.designed_spofs})
+        return self._resilience[1]
+
+    def _spofs(self, down: tuple[Element, ...]) -> list[tuple[str, str]]:
+        """(kind, id) of the SPOF_KINDS elements whose failure, on top of `down`, disconnects a
+        pair of sites or cuts a member off every datacentre (they remove links, never sites, so
+        "more than `down` alone" is exact)."""
+        now = self.analysis.evaluate(down)
+        orphans = set(now["members_without_datacentre"])
+        out = []
+        for el in self.candidates:
+            more = self.analysis.evaluate((*down, el))
+            if more["disconnected_pairs"] > now["disconnected_pairs"] \
+                    or set(more["members_without_datacentre"]) > orphans:
+                out.append((el.kind, el.id))
+        return out

@@ -89,7 +89,7 @@ def test_store_errors_are_reported_past_the_hundred_kept(tmp_path):
     metric, = [f for f in MetricsCollector(m.snapshot).collect() if f.name == "ngk_store_errors"]
     assert metric.samples[0].value == 151
     assert m.snapshot().event_counts["store_error"] == 150
-    leader, = [f for f in MetricsCollector(m.snapshot).collect() if f.name == "ngk_monitor_leader"]
+    leader, = [f for f in MetricsCollector(m.snapshot).collect() if f.name == "ngk_monitor_active"]
     assert leader.samples[0].value == 1.0  # no lease: the one monitor leads
 
 

@@ -48,7 +48,16 @@ class Snapshot:
     last_cycle: float
     event_counts: dict[str, int]
     store_errors: int
-    leader: bool  # polls and records (always, without --ha)
+    active: bool  # polls and records (always, without --ha; the lease holder with it)
+    cycles: int
+    assigned: int  # devices this instance polls
+    inventory: int  # devices in the inventory
+    pending_rows: int  # the store's write-behind queue
+    dropped_rows: int
+    last_store_error: float | None
+    routers_down: frozenset[str]
+    interfaces_down: frozenset[tuple[str, str]]
+    impact: ImpactMapper | None  # the topology the metrics map what is down onto
 
 
 class Monitor:
@@ -73,8 +82,15 @@ class Monitor:
         self.grace_until = 0.0  # monotonic: a standby back in touch waits for the leader till then
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.state.snapshot(), self.last_cycle, dict(self.event_counts),
-                        self.store.error_count, self.lease is None or self.lease.token is not None)
+        store = self.store
+        return Snapshot(
+            self.state.snapshot(), self.last_cycle, dict(self.event_counts), store.error_count,
+            active=self.lease is None or self.lease.token is not None, cycles=self.cycles,
+            assigned=len(self.targets), inventory=len(self.targets),
+            pending_rows=store.pending_rows, dropped_rows=store.dropped_rows,
+            last_store_error=store.errors[-1][0] if store.errors else None,
+            routers_down=frozenset(self.state.routers_down()),
+            interfaces_down=frozenset(self.state.interfaces_down()), impact=self.impact)
 
     # --- from the state machine to history, impact, alerts ------------------------------------
     def _take(self, out: list[Event]) -> list[Event]:
