@@ -23,12 +23,13 @@ import time
 from pathlib import Path
 
 from controller.southbound.snmp.client import SnmpClient
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IF_COLUMNS, dotted
 from controller.southbound.snmp.poller import poll_all
 
 COMMUNITY = "bench"
-V3 = Credentials("3", user="benchv3", auth_key="authpass-123", priv_key="privpass-123")
+V3 = SnmpCredentials("3", user="benchv3", auth_key="authpass-123", priv_key="privpass-123")
 BASE_PORT = 20000
 
 
@@ -138,7 +139,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ngk-bench-snmp-"))
     procs = start_agents(tmp, args.agents, args.ports)
     try:
-        v2 = [Target(f"d{p}", "127.0.0.1", p, Credentials("2c", community=COMMUNITY), 2.0, 1)
+        v2 = [Target(f"d{p}", "127.0.0.1", p, SnmpCredentials("2c", community=COMMUNITY), 2.0, 1)
               for p in devices]
         v3 = [Target(f"v{p}", "127.0.0.1", p, V3, 2.0, 1) for p in devices[:args.v3_devices or None]]
         r2 = asyncio.run(ngk_cycles(v2, args.cycles))

@@ -42,7 +42,8 @@ from pathlib import Path
 import snmpsim_data
 
 from controller.southbound.snmp.client import SnmpClient
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IF_COLUMNS, IF_OPER_STATUS, SYS_UPTIME, dotted
 from controller.southbound.snmp.poller import DevicePoll, poll_all
 
@@ -373,7 +374,7 @@ def main() -> int:
         agents = start_agents(tmp, hosts, port, args.agent_procs, recs[0].community)
         devices = [(f"{hosts[i % len(hosts)]}:{port}", recs[i // len(hosts)])
                    for i in range(args.devices)]
-        targets = [Target(f"d{i}", a.split(":")[0], port, Credentials("2c", community=r.community),
+        targets = [Target(f"d{i}", a.split(":")[0], port, SnmpCredentials("2c", community=r.community),
                           TIMEOUT, RETRIES) for i, (a, r) in enumerate(devices)]
         on = [r for _, r in devices]
         asyncio.run(ngk_cycles(targets, on, 1, args.concurrency, agents, False))  # warm the agents

@@ -17,7 +17,8 @@ from pathlib import Path
 from bench_snmp import BASE_PORT, COMMUNITY, V3, in_private_netns, start_agents
 
 from controller.services.monitor import Monitor
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.store import Store
 
 
@@ -54,7 +55,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ngk-soak-"))
     procs = start_agents(tmp, args.agents, args.ports)
     n = args.agents * args.ports
-    creds = V3 if args.v3 else Credentials("2c", community=COMMUNITY)
+    creds = V3 if args.v3 else SnmpCredentials("2c", community=COMMUNITY)
     targets = [Target(f"d{p}", "127.0.0.1", p, creds, 2.0, 1)
                for p in range(BASE_PORT, BASE_PORT + n)]
     print(f"{n} devices ({args.agents} snmpd, SNMP{'v3 authPriv' if args.v3 else 'v2c'}), "

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from controller.errors import InputError
 from controller.analysis.paths import diverse_pair
 from controller.model.layers import Element, Outage, outage, resolve_element
 from controller.model.topology import Topology
@@ -35,7 +36,7 @@ def draw(topo: Topology, out: str | Path, pair: tuple[str, str] | None = None,
     """Write the picture; returns what was drawn (file, path pair, failed elements)."""
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
-        raise KeyError(f"picture format must be one of {', '.join(FORMATS)}, got {out.name!r}")
+        raise InputError(f"picture format must be one of {', '.join(FORMATS)}, got {out.name!r}")
     failed = [resolve_element(topo, ref) for ref in failures]
     down = outage(topo, failed) if failed else None
     paths = diverse_pair(topo, pair[0], pair[1], diversity, metric) if pair else None

@@ -26,6 +26,7 @@ from heapq import heappop, heappush
 from itertools import combinations
 from typing import Any, Iterable
 
+from controller.errors import InputError, UnknownName
 from controller.model.layers import FAILURE_KINDS, Element, outage, site_graph
 from controller.model.topology import Topology
 
@@ -49,13 +50,13 @@ class Effect:
 
 
 def elements(topo: Topology, kinds: Iterable[str]) -> list[Element]:
-    """Every element of the given kinds, in kind order then by id; KeyError for a bad kind."""
+    """Every element of the given kinds, in kind order then by id; UnknownName for a bad kind."""
     tables = {"span": topo.spans, "srlg": topo.srlgs(), "site": topo.sites,
               "router": topo.routers, "link": topo.links}
     out = []
     for kind in kinds:
         if kind not in tables:
-            raise KeyError(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")
+            raise UnknownName(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")
         out.extend(Element(kind, i) for i in sorted(tables[kind]))
     return out
 
@@ -138,7 +139,7 @@ class FailureAnalysis:
         return elements(self.topo, kinds)
 
     def effect(self, el: Element) -> Effect:
-        """`outage(topo, [el])` as link ids, site-graph edges and nodes (cached); KeyError if
+        """`outage(topo, [el])` as link ids, site-graph edges and nodes (cached); UnknownName if
         unknown."""
         if el in self._effects:
             return self._effects[el]
@@ -442,7 +443,7 @@ def sweep(topo: Topology, depth: int = 1, kinds: Iterable[str] = DEFAULT_KINDS,
           impact_only: bool = False, analysis: FailureAnalysis | None = None) -> dict[str, Any]:
     """Every single failure (and with depth 2 every pair) of the given kinds: the JSON dict."""
     if depth not in (1, 2):
-        raise KeyError(f"depth must be 1 or 2, got {depth}")
+        raise InputError(f"depth must be 1 or 2, got {depth}")
     kinds = tuple(dict.fromkeys(kinds))
     fa = analysis or FailureAnalysis(topo)
     elements = fa.elements(kinds)

@@ -17,6 +17,7 @@ from itertools import islice
 
 import networkx as nx
 
+from controller.errors import UnknownName
 from controller.analysis.suurballe import DisjointPaths
 from controller.model.layers import site_graph
 from controller.model.topology import Topology
@@ -41,7 +42,7 @@ class PathFinder:
 
     def __init__(self, topo: Topology, metric: str = "latency", graph: nx.MultiGraph | None = None):
         if metric not in METRICS:
-            raise KeyError(f"unknown metric {metric!r} (use one of {', '.join(METRICS)})")
+            raise UnknownName(f"unknown metric {metric!r} (use one of {', '.join(METRICS)})")
         self.topo, self.metric = topo, metric
         self.graph = site_graph(topo) if graph is None else graph
         self.index = {site: i for i, site in enumerate(self.graph.nodes)}
@@ -123,7 +124,7 @@ class PathFinder:
     def pair(self, src: str, dst: str, diversity: str = "link") -> dict:
         """The optimal diverse pair from src to dst (site ids or unique names): the JSON dict."""
         if diversity not in DIVERSITIES:
-            raise KeyError(f"unknown diversity {diversity!r} (use one of {', '.join(DIVERSITIES)})")
+            raise UnknownName(f"unknown diversity {diversity!r} (use one of {', '.join(DIVERSITIES)})")
         src, dst = self.topo.resolve_site(src), self.topo.resolve_site(dst)
         out = {"src": src, "dst": dst, "diversity": diversity, "metric": self.metric, "paths": [],
                "total": None, "diverse": False, "shared": {"spans": [], "sites": [], "srlgs": []},

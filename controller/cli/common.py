@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from controller.model.load import load_topology
-from controller.model.source import InputError
+
 from controller.model.topology import Topology
 
 console = Console()
@@ -33,15 +33,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn bad input into a clear message and exit 2."""
-    try:
-        yield
-    except InputError as exc:
-        for diag in exc.diagnostics:
-            err_console.print(str(diag), highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except KeyError as exc:
-        fail(str(exc.args[0]) if exc.args else "unknown reference")
+    """Transitional: user errors now propagate to the root group (controller/cli/main.py)."""
+    yield
 
 
 def topology(path: Path | None) -> Topology:

@@ -44,7 +44,7 @@ def demo(topology_file: Path = TopologyOption,
         console.print(f"lab converged in {lab_wait(lab, timeout=120)['seconds']} s",
                       highlight=False)
     with user_errors():
-        report = run_playbook(load_playbook(PLAYBOOK), Context(topo, lab=lab))
+        report = run_playbook(load_playbook(PLAYBOOK, topo=topo), Context(topo, lab=lab))
     table(f"playbook {report['playbook']}: {'OK' if report['ok'] else 'FAILED'}",
           ["step", "status", "seconds", "summary"],
           [[s["name"], s["status"], s["duration_s"], s["summary"]] for s in report["steps"]])

@@ -7,6 +7,7 @@ import typer
 from nornir.core import Nornir
 from rich.syntax import Syntax
 
+from controller.errors import UnknownName
 from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, table, topology, user_errors)
 from controller.model.select import select_limit
@@ -105,7 +106,7 @@ def backup(
         names = [n.strip() for n in limit.split(",")] if limit else None
         unknown = sorted(set(names or ()) - set(nr.inventory.hosts))
         if unknown:
-            raise KeyError(f"not in the inventory: {', '.join(unknown)}")
+            raise UnknownName(f"not in the inventory: {', '.join(unknown)}")
         report = backup_service.backup(nr, to, names)
     emit(report.as_dict(), as_json, lambda _: (
         table(f"Backup to {report.dir}", ["router", "status"], sorted(report.routers.items())),

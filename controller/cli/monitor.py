@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import typer
 
+from controller.errors import InputError
 from controller.cli.common import (
     JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
 from controller.services import monitor as service
@@ -81,7 +82,7 @@ def parse_time(text: str, now: float) -> float:
     try:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
-        raise KeyError(f"cannot read time {text!r}: use e.g. 24h, 7d, 2024-05-01T12:00 or epoch")
+        raise InputError(f"cannot read time {text!r}: use e.g. 24h, 7d, 2024-05-01T12:00 or epoch")
 
 
 def uptime(

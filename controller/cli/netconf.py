@@ -5,6 +5,7 @@ from pathlib import Path
 
 import typer
 
+from controller.credentials import Login
 from controller.cli.common import JsonOption, TopologyOption, console, emit, fail, table, topology
 from controller.southbound import netconf as nc
 
@@ -23,16 +24,11 @@ TimeoutOption = typer.Option(10.0, "--timeout", help="Connect and per-RPC timeou
 
 def _setup(router: str, topo_path: Path | None, host: str | None, port: int,
            known_hosts: Path | None, insecure: bool, timeout: float
-           ) -> tuple[nc.Target, nc.Payload, nc.Credentials]:
+           ) -> tuple[nc.Target, nc.Payload, Login]:
     topo = topology(topo_path)
-    try:
-        payload = nc.render_interfaces(topo, router)
-        creds = nc.load_credentials(insecure=insecure,
-                                    known_hosts=str(known_hosts) if known_hosts else None)
-    except KeyError as exc:
-        fail(str(exc.args[0]))
-    except nc.NetconfError as exc:
-        fail(str(exc))
+    payload = nc.render_interfaces(topo, router)
+    creds = nc.load_credentials(insecure=insecure,
+                                known_hosts=str(known_hosts) if known_hosts else None)
     address = host or str(topo.routers[router].mgmt.ip)
     return nc.Target(router, address, port, timeout), payload, creds
 
@@ -52,10 +48,7 @@ def _show_push(data: dict) -> None:
 @app.command("render")
 def render_cmd(router: str, topo_path: Path | None = TopologyOption) -> None:
     """Print the ietf-interfaces/ietf-ip payload rendered for ROUTER."""
-    try:
-        typer.echo(nc.render_interfaces(topology(topo_path), router).xml, nl=False)
-    except KeyError as exc:
-        fail(str(exc.args[0]))
+    typer.echo(nc.render_interfaces(topology(topo_path), router).xml, nl=False)
 
 
 @app.command("push")

@@ -7,7 +7,16 @@ import typer
 
 from controller.analysis.paths import DIVERSITIES, METRICS, diverse_pair
 from controller.cli.common import (
-    JsonOption, TopologyOption, console, emit, fail, table, topology, user_errors)
+    JsonOption,
+    TopologyOption,
+    console,
+    emit,
+    fail,
+    table,
+    topology,
+    user_errors,
+)
+from controller.errors import InputError
 
 UNITS = {"km": "km", "hops": "hops", "latency": "ms", "igp": "igp"}
 
@@ -53,6 +62,8 @@ def register(app: typer.Typer) -> None:
         if metric not in METRICS:
             fail(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
         topo = topology(topology_file)
+        if topo.resolve_site(src) == topo.resolve_site(dst):
+            raise InputError(f"{src!r} and {dst!r} are the same site: give two different sites")
         with user_errors():
             result = diverse_pair(topo, src, dst, diverse, metric)
         emit(result, as_json, render)

@@ -6,8 +6,16 @@ from pathlib import Path
 import typer
 import yaml
 
-from controller.cli.common import JsonOption, TopologyOption, emit, err_console, table, topology
-from controller.cli.common import user_errors
+from controller.cli.common import (
+    JsonOption,
+    TopologyOption,
+    emit,
+    err_console,
+    table,
+    topology,
+    user_errors,
+)
+from controller.errors import InputError
 from controller.lab.state import DEFAULT_LAB
 from controller.model.select import select_limit
 from controller.playbook.model import Step, load_playbook
@@ -37,12 +45,14 @@ def play(
     for item in var:
         name, sep, value = item.partition("=")
         if not sep:
-            err_console.print(f"[red]error:[/red] --var {item!r}: use NAME=VALUE")
-            raise typer.Exit(2)
-        overrides[name] = yaml.safe_load(value) if value else value  # true, 3, [a, b] typed
+            raise InputError(f"--var {item!r}: use NAME=VALUE")
+        try:
+            overrides[name] = yaml.safe_load(value) if value else value  # true, 3, [a, b] typed
+        except yaml.YAMLError:
+            raise InputError(f"--var {item!r}: the value is not a YAML scalar or list") from None
     topo = topology(topology_file)
     with user_errors():
-        book = load_playbook(playbook, overrides)
+        book = load_playbook(playbook, overrides, topo)
         chosen = select_limit(topo, limit) if limit else None
     ctx = Context(topo, dry_run=dry_run, lab=lab, limit=chosen)
 

@@ -7,7 +7,15 @@ import typer
 
 from controller.analysis.draw import draw as render
 from controller.cli.common import (
-    JsonOption, TopologyOption, console, emit, err_console, topology, user_errors)
+    JsonOption,
+    TopologyOption,
+    console,
+    emit,
+    err_console,
+    topology,
+    user_errors,
+)
+from controller.fileio import check_writable
 from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.load import check_topology, topology_path
 
@@ -55,6 +63,7 @@ def import_(
     as_json: bool = JsonOption,
 ) -> None:
     """Convert a Topology Zoo GraphML file into a topology YAML (rules: docs/availability.md)."""
+    check_writable(out)
     with user_errors():
         doc, warnings = import_graphml(file)
         write_topology_yaml(doc, out)
@@ -83,6 +92,7 @@ def draw(
     as_json: bool = JsonOption,
 ) -> None:
     """Draw the topology map, optionally with a diverse path pair or a failure."""
+    check_writable(out)
     topo = topology(topology_file)
     with user_errors():
         result = render(topo, out, pair=paths, diversity=diverse, failures=tuple(failure))

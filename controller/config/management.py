@@ -4,30 +4,25 @@ Management: SSH only, one SNMPv3 authPriv user (SHA/AES), NTP, syslog, a login b
 management access (SSH, SNMP) accepted only from the management subnet. NTP and syslog default
 to the controller, the first host of `topo.mgmt_subnet`.
 
-The SNMPv3 user and its keys never come from the topology or the repository: environment
-NGK_SNMP_USER, NGK_SNMP_AUTH_KEY, NGK_SNMP_PRIV_KEY (these win), or $NGK_SECRETS_FILE (YAML
-outside the repository, mode 600) with `snmp: {user, auth_key, priv_key}`.
+The SNMPv3 user and its keys never come from the topology or the repository: they come from the
+one secrets loader (controller.credentials: NGK_SNMP_USER, NGK_SNMP_AUTH_KEY, NGK_SNMP_PRIV_KEY
+win over the `snmp:` section of $NGK_SECRETS_FILE).
 
 Interface names: the model uses Linux names (eth1, eth2, ...). `native_interface` maps them per
 platform, deterministically: junos ethN -> ge-0/0/(N-1), eos ethN -> EthernetN, frr unchanged.
 """
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import yaml
 
+from controller.credentials import ENV, SECRETS_FILE_ENV, SnmpCredentials, load_secrets
 from controller.errors import Diagnostic, InputError, SecretsError
 from controller.model.topology import Topology
 
-REPO = Path(__file__).resolve().parents[2]
-ENV = {"user": "NGK_SNMP_USER", "auth_key": "NGK_SNMP_AUTH_KEY", "priv_key": "NGK_SNMP_PRIV_KEY"}
-SECRETS_FILE_ENV = "NGK_SECRETS_FILE"
 BANNER = "Authorised access only. NGK health network core: all activity is logged."
 SNMP_GROUP = "ngk-ro"
 SNMP_VIEW = "all"
@@ -45,15 +40,8 @@ _SECRETS = ((re.compile(r'((?:authentication|privacy)-password )"[^"]*"'), r'\1"
 
 
 @dataclass(frozen=True)
-class SnmpUser:
-    user: str
-    auth_key: str = field(repr=False)
-    priv_key: str = field(repr=False)
-
-
-@dataclass(frozen=True)
 class Management:
-    snmp: SnmpUser
+    snmp: SnmpCredentials
     subnet: str
     ntp: tuple[str, ...]
     syslog: tuple[str, ...]
@@ -63,40 +51,24 @@ class Management:
     filter: str = MGMT_FILTER
 
 
-def _secrets_file(path: Path) -> dict[str, Any]:
-    path = path.expanduser().resolve()
-    if path.is_relative_to(REPO):
-        raise SecretsError(f"secrets file {path} ({SECRETS_FILE_ENV}) is inside the repository; "
-                           "keep it outside")
-    if not path.is_file():
-        raise SecretsError(f"secrets file {path} ({SECRETS_FILE_ENV}) does not exist")
-    if path.stat().st_mode & 0o077:
-        raise SecretsError(f"secrets file {path} is readable by others; chmod 600 it")
-    data = yaml.safe_load(path.read_text()) or {}
-    section = data.get("snmp") if isinstance(data, dict) else None
-    return section if isinstance(section, dict) else {}
-
-
-def load_snmp_user(env: Mapping[str, str] | None = None) -> SnmpUser:
-    """The SNMPv3 user from `env` (default os.environ) and the secrets file it names."""
-    env = os.environ if env is None else env
-    values = {k: v for k, v in _secrets_file(Path(env[SECRETS_FILE_ENV])).items()
-              if k in ENV} if env.get(SECRETS_FILE_ENV) else {}
-    values |= {key: env[var] for key, var in ENV.items() if env.get(var)}
-    missing = [var for key, var in ENV.items() if not values.get(key)]
+def load_snmp_user(env: Mapping[str, str] | None = None) -> SnmpCredentials:
+    """The SNMPv3 user the management config creates, from the one secrets loader."""
+    values = load_secrets(env).settings("snmp")
+    missing = [var for key, var in ENV["snmp"].items() if not values.get(key)]
     if missing:
         raise SecretsError(f"no SNMPv3 secrets for the management config: set "
                            f"{', '.join(missing)} (or {SECRETS_FILE_ENV} with an 'snmp:' section)")
-    if not _USER.fullmatch(str(values["user"])):
-        raise SecretsError(f"{ENV['user']} must be 1-32 letters, digits, '_', '.' or '-'")
+    if not _USER.fullmatch(values["user"]):
+        raise SecretsError(f"{ENV['snmp']['user']} must be 1-32 letters, digits, '_', '.' or '-'")
     for key in ("auth_key", "priv_key"):
-        if not _KEY.fullmatch(str(values[key])):
-            raise SecretsError(f"{ENV[key]} must be 8-64 printable characters without spaces, "
-                               "quotes or backslashes")
-    return SnmpUser(str(values["user"]), str(values["auth_key"]), str(values["priv_key"]))
+        if not _KEY.fullmatch(values[key]):
+            raise SecretsError(f"{ENV['snmp'][key]} must be 8-64 printable characters without "
+                               "spaces, quotes or backslashes")
+    return SnmpCredentials("3", user=values["user"], auth_key=values["auth_key"],
+                           priv_key=values["priv_key"])
 
 
-def intent(topo: Topology, snmp: SnmpUser, *, ntp: tuple[str, ...] | None = None,
+def intent(topo: Topology, snmp: SnmpCredentials, *, ntp: tuple[str, ...] | None = None,
            syslog: tuple[str, ...] | None = None, banner: str = BANNER) -> Management:
     """Management intent; NTP and syslog default to the controller (first mgmt host)."""
     controller = (str(next(topo.mgmt_subnet.hosts())),)

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from controller.config import management
-from controller.model.source import Diagnostic, InputError
+from controller.errors import Diagnostic, InputError, UnknownName
 from controller.model.topology import IpLink, Topology
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -89,18 +89,45 @@ def if_order(p1: str, p2: str) -> int:
     return _cmp(bool(p1), bool(p2))
 
 
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_JUNOS_WORD_UNSAFE = re.compile(r'[\s;{}"#\\]')  # outside quotes a Junos value is one word
+
+
+class Quoted(str):
+    """Text already escaped for the inside of a double-quoted string."""
+
+
+def config_value(value: Any, word: re.Pattern[str] | None = None) -> Any:
+    """Every `{{ value }}` in a config template: one line of text or refused (InputError), so
+    no value can start a statement of its own, whatever validation let through; with `word`,
+    unquoted values must also be single tokens of the platform's syntax."""
+    if isinstance(value, str) and _UNSAFE.search(value):
+        raise InputError(f"refusing to render {value!r} into a config: control character")
+    if word and isinstance(value, str) and not isinstance(value, Quoted) and word.search(value):
+        raise InputError(f"refusing to render {value!r} into a config: not a single word")
+    return value
+
+
+def junos_quote(value: Any) -> Quoted:
+    """Text inside a Junos double-quoted string: backslash and quote escaped."""
+    return Quoted(str(value).replace("\\", "\\\\").replace('"', '\\"'))
+
+
 @functools.cache
 def _environment(platform: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / platform), undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+        finalize=functools.partial(config_value,
+                                   word=_JUNOS_WORD_UNSAFE if platform == "junos" else None))
     env.filters["if_sorted"] = lambda names: sorted(names, key=functools.cmp_to_key(if_order))
+    env.filters["q"] = junos_quote
     return env
 
 
 def _platform(name: str) -> dict[str, Any]:
     if name not in PLATFORMS:
-        raise KeyError(f"no configuration templates for platform {name!r} "
+        raise UnknownName(f"no configuration templates for platform {name!r} "
                        f"(known: {', '.join(sorted(PLATFORMS))})")
     return {k: asdict(v) if isinstance(v, Policy) else v for k, v in PLATFORMS[name].items()}
 
@@ -129,7 +156,7 @@ def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bo
             policy: Policy = POLICY) -> dict[str, Any]:
     """Everything a platform template sees for one router."""
     if router_id not in topo.routers:
-        raise KeyError(f"unknown router {router_id!r}")
+        raise UnknownName(f"unknown router {router_id!r}")
     router = topo.routers[router_id]
     ctx = {
         "router": router,

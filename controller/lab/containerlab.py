@@ -17,7 +17,7 @@ from controller.model.source import Diagnostic, InputError
 from controller.model.topology import Topology
 
 FRR_IMAGE = "quay.io/frrouting/frr:8.4.4"
-LAB_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-._]*$")  # containerlab's rule for `name`
+LAB_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-._]*")  # containerlab's rule for `name`
 MGMT_INTERFACE = "eth0"  # containerlab gives every linux node's eth0 to the management network
 # A new network namespace forwards nothing: FRR would then print `no ip forwarding`.
 SYSCTLS = {"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1,
@@ -29,7 +29,7 @@ NODE_FILES = {"frr.conf": "/etc/frr/frr.conf", "daemons": "/etc/frr/daemons",
 def _check(topo: Topology) -> None:
     """Refuse what containerlab cannot build, naming every problem."""
     problems = []
-    if not LAB_NAME.match(topo.name):
+    if not LAB_NAME.fullmatch(topo.name):
         problems.append(("name", f"{topo.name!r} is not a valid containerlab lab name"))
     for link in topo.links.values():
         for end in (link.a, link.b):

@@ -1,7 +1,9 @@
 """Per-lab credentials: SNMP community and v3 passphrases, the controller's SSH key, host keys.
 
 All of it is generated fresh for every lab, written mode 0600 into the lab state directory
-(outside the checkout) and never printed or logged; other code reads it back by path.
+(outside the checkout) and never printed or logged; other code reads it back by path. The lab's
+own record is credentials.json; what the controller needs is also written as secrets.yaml in the
+one secrets format (controller.credentials).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 SSH_USER = "root"
+SECRETS_FILE = "secrets.yaml"  # JSON, which is YAML too
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,17 @@ def generate(lab_dir: Path) -> Credentials:
         snmp_iquery=f"iq{secrets.token_hex(8)}", snmp_tune=secrets.token_urlsafe(12),
         ssh_user=SSH_USER, ssh_key=str(key), known_hosts=str(ssh_dir / "known_hosts"))
     write_private(lab_dir / "credentials.json", json.dumps(asdict(creds), indent=1))
+    write_private(lab_dir / SECRETS_FILE, json.dumps(controller_secrets(creds), indent=1))
     return creds
+
+
+def controller_secrets(creds: Credentials) -> dict:
+    """What the controller needs, in the one secrets format (controller.credentials); the
+    lab's inventory points its SNMP settings at this file."""
+    return {"ssh": {"username": creds.ssh_user, "key_file": creds.ssh_key,
+                    "known_hosts": creds.known_hosts},
+            "snmp": {"version": "3", "user": creds.snmp_user, "auth_key": creds.snmp_auth,
+                     "priv_key": creds.snmp_priv, "community": creds.snmp_community}}
 
 
 def load(lab_dir: Path | str) -> Credentials:

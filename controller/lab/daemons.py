@@ -17,7 +17,7 @@ from controller.lab.state import LabError, RouterState
 from controller.lab.system import FRR_DAEMONS, FRR_DIR, in_netns, read_pid, run, terminate
 from controller.model.topology import Router, Topology
 from controller.southbound.snmp.client import SnmpError, snmp_set
-from controller.southbound.snmp.inventory import Credentials as SnmpCredentials
+from controller.credentials import SnmpCredentials
 from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, dotted
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from controller.lab.creds import Credentials
+from controller.lab.creds import SECRETS_FILE, Credentials
 from controller.model.topology import Topology
 
 
@@ -43,7 +43,7 @@ def inventory(topo: Topology, creds: Credentials, lab_dir: Path) -> dict[str, di
                                    "alt_key_file": creds.known_hosts}},
         },
         "data": {"ssh_key_file": creds.ssh_key, "known_hosts_file": creds.known_hosts,
-                 "credentials_file": str(lab_dir / "credentials.json")},
+                 "snmp": {"secrets_file": str(lab_dir / SECRETS_FILE)}},
     }
     return {"hosts.yaml": hosts, "groups.yaml": groups, "defaults.yaml": defaults}
 

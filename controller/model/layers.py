@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from controller.errors import InputError, UnknownName
 from controller.model.topology import Topology
 
 FAILURE_KINDS = ("span", "srlg", "site", "router", "link")
@@ -86,26 +87,26 @@ def site_graph(topo: Topology, outage: Outage | None = None) -> nx.MultiGraph:
 
 
 def resolve_element(topo: Topology, ref: str) -> Element:
-    """Parse 'kind:id' or a bare id (span, srlg, site, router, link); KeyError if unknown."""
+    """Parse 'kind:id' or a bare id (span, srlg, site, router, link); UnknownName if unknown."""
     kinds = {"span": topo.spans, "srlg": topo.srlgs(), "site": topo.sites,
              "router": topo.routers, "link": topo.links}
     if ":" in ref:
         kind, ident = ref.split(":", 1)
         if kind not in kinds:
-            raise KeyError(f"unknown failure kind {kind!r} (use one of {', '.join(FAILURE_KINDS)})")
+            raise UnknownName(f"unknown failure kind {kind!r} (use one of {', '.join(FAILURE_KINDS)})")
         if kind == "site":
             ident = topo.resolve_site(ident)
         if ident not in kinds[kind]:
-            raise KeyError(f"unknown {kind} {ident!r}")
+            raise UnknownName(f"unknown {kind} {ident!r}")
         return Element(kind, ident)
     found = [k for k, table in kinds.items() if ref in table]
     if not found:
         try:
             return Element("site", topo.resolve_site(ref))
-        except KeyError:
-            raise KeyError(f"{ref!r} is no span, SRLG, site, router or link") from None
+        except UnknownName:
+            raise UnknownName(f"{ref!r} is no span, SRLG, site, router or link") from None
     if len(found) > 1:
-        raise KeyError(f"{ref!r} is ambiguous ({', '.join(found)}): write e.g. {found[0]}:{ref}")
+        raise InputError(f"{ref!r} is ambiguous ({', '.join(found)}): write e.g. {found[0]}:{ref}")
     return Element(found[0], ref)
 
 
@@ -129,7 +130,7 @@ def outage(topo: Topology, elements: list[Element] | tuple[Element, ...]) -> Out
         elif el.kind == "link":
             links.add(el.id)
         else:
-            raise KeyError(f"unknown failure kind {el.kind!r}")
+            raise UnknownName(f"unknown failure kind {el.kind!r}")
     on_span = topo.links_on_span()
     for span in spans:
         links.update(on_span[span])

@@ -7,10 +7,12 @@ The file format is documented in docs/topology-format.md.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import networkx as nx
 
@@ -19,8 +21,8 @@ from controller.model.topology import (
     SITE_KINDS, Endpoint, IpLink, OpticalNode, Router, Service, Settings, Site, Span, Topology)
 
 REFERENCE_TOPOLOGY = Path(__file__).resolve().parents[2] / "topology" / "ngk.yaml"
-IFNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,14}$")
-ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+IFNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,14}")  # used with fullmatch
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch
 
 SECTIONS = {"name", "settings", "addressing", "sites", "optical_nodes", "spans", "routers",
             "links", "services"}
@@ -83,7 +85,7 @@ class _Builder:
             if not self.fields_ok(path, entry, required, optional):
                 continue
             ident = entry["id"]
-            if not isinstance(ident, str) or not ID.match(ident):
+            if not isinstance(ident, str) or not ID.fullmatch(ident):
                 self.error(path + ("id",), f"id {ident!r} must be a non-empty string of "
                                            "letters, digits, '_', '.', '-'")
                 continue
@@ -124,6 +126,13 @@ class _Builder:
         if not isinstance(value, str) or value not in known:
             self.error(path, f"unknown {what} {value!r}")
             return None
+        return value
+
+    def take(self, pool: Iterator[Any], path: DocPath, what: str) -> Any:
+        """The next address of a pool, or None with an error when it is exhausted."""
+        value = next(pool, None)
+        if value is None:
+            self.error(path, f"{what} is exhausted: give a larger prefix under 'addressing'")
         return value
 
     def iface(self, path: DocPath, value: Any, cls: Callable[[str], Any]) -> Any:
@@ -215,7 +224,9 @@ class _Builder:
         for path, e in self.items(data, "spans"):
             a = self.ref(path + ("a",), e["a"], onodes, "optical node")
             b = self.ref(path + ("b",), e["b"], onodes, "optical node")
-            if a and a == b:
+            if a is None or b is None:
+                continue
+            if a == b:
                 self.error(path, f"self-loop: span {e['id']!r} starts and ends at {a!r}")
             km = None
             if e.get("km") is None:
@@ -233,24 +244,23 @@ class _Builder:
                 pools: dict[str, Any]) -> dict[str, Router]:
         out = {}
         loop_pool = iter(pools["loopbacks"].hosts())
-        mgmt_hosts = list(pools["mgmt"].hosts())[10:]  # .1-.10 reserved for the controller side
+        mgmt_hosts = itertools.islice(pools["mgmt"].hosts(), 10, None)  # .1-.10: controller side
         taken: dict[Any, DocPath] = {}
-        for i, (path, e) in enumerate(self.items(data, "routers")):
+        for path, e in self.items(data, "routers"):
             self.ref(path + ("site",), e["site"], sites, "site")
             if "loopback" in e:
                 loop = self.iface(path + ("loopback",), e["loopback"], ipaddress.IPv4Interface)
             else:
-                loop = ipaddress.IPv4Interface(f"{next(loop_pool)}/32")
+                host = self.take(loop_pool, path, f"loopback pool {pools['loopbacks']}")
+                loop = host and ipaddress.IPv4Interface(f"{host}/32")
             if "mgmt" in e:
                 mgmt = self.iface(path + ("mgmt",), e["mgmt"], ipaddress.IPv4Interface)
                 if mgmt is not None and mgmt.ip not in pools["mgmt"]:
                     self.error(path + ("mgmt",), f"{mgmt} is outside the management pool "
                                                  f"{pools['mgmt']}")
-            elif i < len(mgmt_hosts):
-                mgmt = ipaddress.IPv4Interface(f"{mgmt_hosts[i]}/{pools['mgmt'].prefixlen}")
             else:
-                self.error(path, f"management pool {pools['mgmt']} is exhausted")
-                mgmt = None
+                host = self.take(mgmt_hosts, path, f"management pool {pools['mgmt']}")
+                mgmt = host and ipaddress.IPv4Interface(f"{host}/{pools['mgmt'].prefixlen}")
             for key, addr in (("loopback", loop), ("mgmt", mgmt)):
                 if addr is None:
                     continue
@@ -283,7 +293,9 @@ class _Builder:
             if ra == rb:
                 self.error(path, f"self-loop: link {e['id']!r} has router {ra!r} at both ends")
                 continue
-            net = next(p2p)
+            net = self.take(p2p, path, f"point-to-point pool {pools['p2p']}")
+            if net is None:
+                continue
             aa = aa or ipaddress.IPv4Interface(f"{net[0]}/31")
             ab = ab or ipaddress.IPv4Interface(f"{net[1]}/31")
             if aa.network != ab.network:
@@ -328,7 +340,7 @@ class _Builder:
             return None
         router = self.ref(path + ("router",), raw["router"], routers, "router")
         name = raw["interface"]
-        if not isinstance(name, str) or not IFNAME.match(name) or name in ("lo", "mgmt0"):
+        if not isinstance(name, str) or not IFNAME.fullmatch(name) or name in ("lo", "mgmt0"):
             self.error(path + ("interface",), f"interface {name!r} must be a Linux interface name "
                                               "(letter first, at most 15 characters, not lo/mgmt0)")
             return None

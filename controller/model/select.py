@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 
+from controller.errors import InputError, UnknownName
 from controller.model.topology import Topology
 
 KEYS = ("site", "role", "platform", "group", "host", "kind")
 
 
 def router_matches(topo: Topology, router: str, key: str, values: Iterable[str]) -> bool:
-    """Whether `router` matches any of `values` under filter `key` (KeyError on unknown keys)."""
+    """Whether `router` matches any of `values` under filter `key` (UnknownName on unknown keys)."""
     r = topo.routers[router]
     site = topo.sites[r.site]
     wanted = set(values)
@@ -39,13 +40,13 @@ def router_matches(topo: Topology, router: str, key: str, values: Iterable[str])
         return any(fnmatchcase(r.id, v) for v in wanted)
     if key == "kind":
         return site.kind in wanted
-    raise KeyError(f"unknown router filter {key!r} (use {', '.join(KEYS)})")
+    raise UnknownName(f"unknown router filter {key!r} (use {', '.join(KEYS)})")
 
 
 def select_limit(topo: Topology, limit: str | None) -> list[str]:
     """Sorted router ids for a `--limit`: comma-separated terms, each a router id or glob or
     KEY=VALUE (a key of `KEYS`); the UNION of the terms. No limit selects every router; a term
-    with an unknown key or matching no router is a KeyError naming it."""
+    with an unknown key or matching no router is an UnknownName error naming it."""
     if not limit:
         return sorted(topo.routers)
     chosen: set[str] = set()
@@ -54,11 +55,11 @@ def select_limit(topo: Topology, limit: str | None) -> list[str]:
         if not value:
             key, value = "host", term
         elif key not in KEYS:
-            raise KeyError(f"--limit {term!r}: use {', '.join(k + '=' for k in KEYS[:-1])} "
+            raise InputError(f"--limit {term!r}: use {', '.join(k + '=' for k in KEYS[:-1])} "
                            f"or {KEYS[-1]}=")
         hits = {r for r in topo.routers if router_matches(topo, r, key, [value])}
         if not hits:
-            raise KeyError(f"--limit {term!r} matches no router")
+            raise UnknownName(f"--limit {term!r} matches no router")
         chosen |= hits
     return sorted(chosen)
 
@@ -67,10 +68,10 @@ def select_targets(topo: Topology, targets: Mapping[str, Sequence[str]],
                    limit: Iterable[str] | None = None) -> list[str]:
     """Sorted router ids matching EVERY key of `targets` (any value within a key; no keys selects
     every router), narrowed to `limit` (router ids or globs) when given. A filter that matches
-    nothing selects nothing; an unknown key is a KeyError."""
+    nothing selects nothing; an unknown key is an UnknownName error."""
     for key in targets:
         if key not in KEYS:
-            raise KeyError(f"unknown router filter {key!r} (use {', '.join(KEYS)})")
+            raise UnknownName(f"unknown router filter {key!r} (use {', '.join(KEYS)})")
     narrow = list(limit) if limit else None
     return sorted(r for r in topo.routers
                   if all(router_matches(topo, r, k, v) for k, v in targets.items())

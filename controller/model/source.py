@@ -5,6 +5,7 @@ keeps a map from each document path (a tuple of keys and indexes) to its 1-based
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,36 +44,79 @@ class Document:
         return Diagnostic(self.file, self.line(path), format_path(path), message, severity)
 
 
-def _convert(node: yaml.Node, path: DocPath, lines: dict[DocPath, int], file: str) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise InputError([Diagnostic(file, key_node.start_mark.line + 1,
-                                             format_path(path), "mapping keys must be scalars")])
-            key = _scalar(key_node)
-            if key in out:
-                raise InputError([Diagnostic(file, key_node.start_mark.line + 1,
-                                             format_path(path + (str(key),)),
-                                             f"duplicate key {key!r}")])
-            out[key] = _convert(value_node, path + (str(key),), lines, file)
-            lines[path + (str(key),)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, path + (i,), lines, file) for i, item in enumerate(node.value)]
-    return _scalar(node)
+MAX_NODES = 1_000_000  # what aliases may expand to: a bound against alias bombs
+MULTILINE_KEYS = {"description", "explanation"}  # prose for reports; newlines allowed there
+# C0/C1 controls, DEL, Unicode line/paragraph separators and bidi overrides: never in free text.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NEWLINE = re.compile("\n")
+
+
+class _Converter:
+    """YAML nodes to plain data, recording the line of every path and every unsafe string."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.lines: dict[DocPath, int] = {}
+        self.diags: list[Diagnostic] = []
+        self.nodes = 0
+
+    def error(self, line: int, path: DocPath, message: str) -> None:
+        self.diags.append(Diagnostic(self.file, line, format_path(path), message))
+
+    def text(self, value: Any, line: int, path: DocPath) -> None:
+        """Reject control characters (and newlines outside prose fields) in any string."""
+        if not isinstance(value, str):
+            return
+        bad = _CONTROL.search(value) or (
+            None if path and path[-1] in MULTILINE_KEYS else _NEWLINE.search(value))
+        if bad:
+            self.error(line, path, f"control character {bad.group()!r} at offset {bad.start()} "
+                                   "is not allowed in text")
+
+    def convert(self, node: yaml.Node, path: DocPath) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise InputError([Diagnostic(self.file, node.start_mark.line + 1, format_path(path),
+                                         f"document expands to more than {MAX_NODES:,} values "
+                                         "(an alias bomb?)")])
+        line = node.start_mark.line + 1
+        self.lines[path] = line
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise InputError([Diagnostic(self.file, key_line, format_path(path),
+                                                 "mapping keys must be scalars")])
+                key = self.scalar(key_node, path)
+                self.text(key, key_line, path)
+                if key in out:
+                    raise InputError([Diagnostic(self.file, key_line,
+                                                 format_path(path + (str(key),)),
+                                                 f"duplicate key {key!r}")])
+                out[key] = self.convert(value_node, path + (str(key),))
+                self.lines[path + (str(key),)] = key_line
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+        value = self.scalar(node, path)
+        self.text(value, line, path)
+        return value
+
+    def scalar(self, node: yaml.Node, path: DocPath) -> Any:
+        try:
+            return _CONSTRUCTOR.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise InputError([Diagnostic(self.file, node.start_mark.line + 1, format_path(path),
+                                         f"cannot read value: {problem}")]) from None
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
-def _scalar(node: yaml.Node) -> Any:
-    return _CONSTRUCTOR.construct_object(node, deep=True)
-
-
 def parse_yaml(text: str, file: str) -> Document:
-    """Parse YAML text; syntax errors become an InputError with the line."""
+    """Parse YAML text; syntax errors and unsafe text become an InputError with the line."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -80,9 +124,16 @@ def parse_yaml(text: str, file: str) -> Document:
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError([Diagnostic(file, line, "", f"YAML syntax error: {problem}")]) from None
-    lines: dict[DocPath, int] = {}
-    data = _convert(node, (), lines, file) if node is not None else None
-    return Document(file, data, lines)
+    except RecursionError:
+        raise InputError([Diagnostic(file, None, "", "YAML nested too deeply")]) from None
+    conv = _Converter(file)
+    try:
+        data = conv.convert(node, ()) if node is not None else None
+    except RecursionError:
+        raise InputError([Diagnostic(file, None, "", "YAML nested too deeply")]) from None
+    if conv.diags:
+        raise InputError(conv.diags)
+    return Document(file, data, conv.lines)
 
 
 def load_yaml(path: str | Path) -> Document:

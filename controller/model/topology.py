@@ -9,6 +9,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from controller.errors import InputError, UnknownName
+
 SITE_KINDS = ("datacentre", "pop", "member")
 
 
@@ -188,12 +190,12 @@ class Topology:
         return [s.id for s in self.sites.values() if s.kind == "member"]
 
     def resolve_site(self, ref: str) -> str:
-        """Site id for a site id or a unique site name (case-insensitive); KeyError otherwise."""
+        """Site id for a site id or a unique site name (case-insensitive); UnknownName otherwise."""
         if ref in self.sites:
             return ref
         matches = [s.id for s in self.sites.values() if s.name.lower() == ref.lower()]
         if len(matches) == 1:
             return matches[0]
         if matches:
-            raise KeyError(f"site name {ref!r} is ambiguous: {', '.join(sorted(matches))}")
-        raise KeyError(f"unknown site {ref!r}")
+            raise InputError(f"site name {ref!r} is ambiguous: {', '.join(sorted(matches))}")
+        raise UnknownName(f"unknown site {ref!r}")

@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.model.select import KEYS
-from controller.model.source import Diagnostic, Document, InputError, load_yaml
-from controller.playbook.registry import ACTIONS
+from controller.errors import Diagnostic, InputError
+from controller.model.layers import resolve_element
+from controller.model.select import KEYS, router_matches
+from controller.model.source import Document, load_yaml
+from controller.model.topology import Topology
+from controller.playbook.registry import ACTIONS, Registry
 
 ON_FAILURE = ("stop", "continue", "rollback")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -45,6 +48,7 @@ class Playbook:
     file: str
     steps: tuple[Step, ...]
     vars: dict[str, Any] = field(default_factory=dict)
+    actions: Registry = field(default_factory=lambda: ACTIONS, compare=False, repr=False)
 
 
 def _substitute(value: Any, variables: dict[str, Any], missing: list[str]) -> Any:
@@ -69,8 +73,13 @@ def _substitute(value: Any, variables: dict[str, Any], missing: list[str]) -> An
     return value
 
 
-def load_playbook(path: str | Path, overrides: dict[str, Any] | None = None) -> Playbook:
-    """Load, substitute `{{ var }}`, validate every step; InputError lists all problems."""
+FAILURE_ARGS = ("element", "failure")  # arguments that name model elements to fail
+
+
+def load_playbook(path: str | Path, overrides: dict[str, Any] | None = None,
+                  topo: Topology | None = None, actions: Registry = ACTIONS) -> Playbook:
+    """Load, substitute `{{ var }}`, validate every step (targets and failure elements against
+    `topo` when given, so a bad --var fails here, not mid-run); InputError lists all problems."""
     doc = load_yaml(path)
     diags: list[Diagnostic] = []
     data = doc.data
@@ -78,9 +87,15 @@ def load_playbook(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raise InputError([doc.diag((), "a playbook is a mapping with a non-empty list 'steps'")])
     for key in sorted(data.keys() - {"name", "description", "vars", "steps"}):
         diags.append(doc.diag((key,), f"unknown field {key!r}"))
+    if not isinstance(data.get("vars") or {}, dict):
+        raise InputError([doc.diag(("vars",), "vars must be a mapping of names to values")])
     variables = dict(data.get("vars") or {})
     variables.update(overrides or {})
-    steps = [_step(doc, i, raw, variables, diags) for i, raw in enumerate(data["steps"])]
+    steps = [_step(doc, i, raw, variables, diags, actions) for i, raw in enumerate(data["steps"])]
+    if topo is not None:
+        for i, step in enumerate(steps):
+            if step:
+                diags.extend(_check_references(doc, ("steps", i), step, topo))
     seen: dict[str, int] = {}
     for i, step in enumerate(steps):
         if step and step.name in seen:
@@ -91,11 +106,29 @@ def load_playbook(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if diags:
         raise InputError(diags)
     return Playbook(str(data.get("name") or Path(path).stem), str(data.get("description", "")),
-                    str(path), tuple(s for s in steps if s), variables)
+                    str(path), tuple(s for s in steps if s), variables, actions)
+
+
+def _check_references(doc: Document, path: tuple[str | int, ...], step: Step,
+                      topo: Topology) -> list[Diagnostic]:
+    """Every target filter and failure element of a step must name something in the model."""
+    out = []
+    for key, values in step.targets.items():
+        for value in values:
+            if not any(router_matches(topo, r, key, [value]) for r in topo.routers):
+                out.append(doc.diag(path + ("targets", key), f"{key} {value!r} matches no router"))
+    for key in FAILURE_ARGS:
+        refs = step.args.get(key)
+        for ref in refs if isinstance(refs, list) else [] if refs is None else [refs]:
+            try:
+                resolve_element(topo, str(ref))
+            except InputError as exc:
+                out.append(doc.diag(path + ("args", key), str(exc)))
+    return out
 
 
 def _step(doc: Document, i: int, raw: Any, variables: dict[str, Any],
-          diags: list[Diagnostic]) -> Step | None:
+          diags: list[Diagnostic], actions: Registry) -> Step | None:
     path = ("steps", i)
     if not isinstance(raw, dict):
         diags.append(doc.diag(path, "a step must be a mapping"))
@@ -103,9 +136,9 @@ def _step(doc: Document, i: int, raw: Any, variables: dict[str, Any],
     for key in sorted(raw.keys() - {"name", "action", "targets", "args", "on_failure"}):
         diags.append(doc.diag(path + (key,), f"unknown field {key!r}"))
     action = raw.get("action")
-    if action not in ACTIONS:
+    if action not in actions:
         diags.append(doc.diag(path + ("action",), f"unknown action {action!r} (known: "
-                                                  f"{', '.join(sorted(ACTIONS))})"))
+                                                  f"{', '.join(sorted(actions))})"))
         return None
     missing: list[str] = []
     targets_raw = _substitute(raw.get("targets") or {}, variables, missing)
@@ -129,7 +162,7 @@ def _step(doc: Document, i: int, raw: Any, variables: dict[str, Any],
     if not isinstance(args, dict):
         diags.append(doc.diag(path + ("args",), "args must be a mapping"))
         args = {}
-    for problem in ACTIONS[action].check_args(args):
+    for problem in actions[action].check_args(args):
         diags.append(doc.diag(path + ("args",), problem))
     return Step(str(raw.get("name") or f"{i + 1}-{action}"), action, targets, args,
                 str(on_failure), doc.line(path))

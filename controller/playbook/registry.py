@@ -48,13 +48,25 @@ class Action:
         return problems
 
 
-ACTIONS: dict[str, Action] = {}
+class ActionAlreadyRegistered(Exception):
+    """Two actions under one name: a programming error (as Nornir's PluginAlreadyRegistered)."""
 
 
-def action(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()):
-    """Register the decorated function as playbook action `name`."""
-    def register(fn: ActionFn) -> ActionFn:
-        ACTIONS[name] = Action(name, fn, frozenset(required), frozenset(optional),
-                               (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
-        return fn
-    return register
+class Registry(dict[str, Action]):
+    """Actions by name; a second registration of a name is refused."""
+
+    def action(self, name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()
+               ) -> Callable[[ActionFn], ActionFn]:
+        """Register the decorated function as playbook action `name`."""
+        def register(fn: ActionFn) -> ActionFn:
+            if name in self:
+                raise ActionAlreadyRegistered(f"playbook action {name!r} is already registered")
+            doc = (fn.__doc__ or "").strip().splitlines()
+            self[name] = Action(name, fn, frozenset(required), frozenset(optional),
+                                doc[0] if doc else "")
+            return fn
+        return register
+
+
+ACTIONS = Registry()  # the built-in actions (controller.playbook.actions)
+action = ACTIONS.action

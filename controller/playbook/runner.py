@@ -11,7 +11,7 @@ from typing import Any
 
 from controller.model.select import select_targets
 from controller.playbook.model import Playbook, Step
-from controller.playbook.registry import ACTIONS, Context, Outcome
+from controller.playbook.registry import Context, Outcome
 
 RUN_LOG = Path(os.environ.get("NGK_STATE_DIR", "/var/lib/ngk")) / "playbook-runs.jsonl"
 
@@ -32,7 +32,7 @@ def run_playbook(book: Playbook, ctx: Context,
         t0 = time.monotonic()
         try:
             targets = select_targets(ctx.topology, step.targets, ctx.limit)
-            outcome = ACTIONS[step.action].run(ctx, targets, step.args)
+            outcome = book.actions[step.action].run(ctx, targets, step.args)
         except KeyboardInterrupt:
             interrupted = True
             outcome = Outcome(False, "interrupted")
@@ -63,15 +63,18 @@ def _rollback(ctx: Context, results: list[dict[str, Any]]) -> bool:
     while ctx.undo:
         label, undo = ctx.undo.pop()
         try:
-            undo()
+            result = undo()
+        except Exception as exc:  # reported like a failed step, never a traceback
+            result = Outcome(False, f"{type(exc).__name__}: {exc}")
+        if isinstance(result, Outcome) and not result.ok:  # e.g. a deploy that returned failures
+            ok = False
+            results.append({"name": f"rollback: {label}", "action": "rollback",
+                            "status": "failed", "summary": f"NOT undone: {result.summary}",
+                            "duration_s": 0.0, "details": result.details, "changed": False})
+        else:
             results.append({"name": f"rollback: {label}", "action": "rollback", "status": "ok",
                             "summary": "undone", "duration_s": 0.0, "details": {},
                             "changed": True})
-        except Exception as exc:
-            ok = False
-            results.append({"name": f"rollback: {label}", "action": "rollback",
-                            "status": "failed", "summary": str(exc), "duration_s": 0.0,
-                            "details": {}, "changed": False})
     return ok
 
 

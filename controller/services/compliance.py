@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.errors import InputError, UnknownName
 from controller.config.features import FEATURES, DiffLine, feature_diff, parse, unified_diff
 from controller.config.render import canonical, render_config
 from controller.config.rules import SEVERITIES, Rule, Violation, check
@@ -158,11 +159,11 @@ def assess(topo: Topology, running: dict[str, str], errors: dict[str, str], rule
            threshold: str = "low") -> ComplianceReport:
     """A report for every router in `running` (read) or `errors` (unknown)."""
     if threshold not in RANK:
-        raise KeyError(f"severity threshold must be one of {', '.join(SEVERITIES)}")
+        raise InputError(f"severity threshold must be one of {', '.join(SEVERITIES)}")
     names = set(running) | set(errors)
     unknown = sorted(names - set(topo.routers))
     if unknown:
-        raise KeyError(f"not in the topology: {', '.join(unknown)}")
+        raise UnknownName(f"not in the topology: {', '.join(unknown)}")
     links = link_interfaces(topo)
     results = [evaluate(topo, r, running[r], rules, links[r]) if r in running
                else RouterResult(r, None, error=errors[r]) for r in sorted(names)]
@@ -172,7 +173,7 @@ def assess(topo: Topology, running: dict[str, str], errors: dict[str, str], rule
 def recorded(directory: Path, routers: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Running configs saved as <router>.conf (e.g. by `ngk backup`); missing ones are errors."""
     if not directory.is_dir():
-        raise KeyError(f"no directory of recorded configs at {directory}")
+        raise UnknownName(f"no directory of recorded configs at {directory}")
     configs, errors = {}, {}
     for r in routers:
         path = directory / f"{r}.conf"
@@ -282,11 +283,11 @@ def compliance(topo: Topology, routers: list[str], rules: list[Rule], *,
     read and assessed again, and the report (also recorded) shows the state after the fix.
     """
     if threshold not in RANK:
-        raise KeyError(f"severity threshold must be one of {', '.join(SEVERITIES)}")
+        raise InputError(f"severity threshold must be one of {', '.join(SEVERITIES)}")
     if (nr is None) == (recorded_dir is None):
-        raise KeyError("give either an inventory (live routers) or a directory of recorded configs")
+        raise InputError("give either an inventory (live routers) or a directory of recorded configs")
     if fix and nr is None:
-        raise KeyError("--fix needs live routers: use an inventory, not recorded configs")
+        raise InputError("--fix needs live routers: use an inventory, not recorded configs")
     running, errors = collect(nr, routers) if nr is not None else recorded(recorded_dir, routers)
     report = assess(topo, running, errors, rules, threshold)
     if store is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from nornir.core import Nornir
 from nornir.core.task import Task
 
+from controller.errors import InputError, UnknownName
 from controller.config.render import render_config
 from controller.model.topology import Topology
 from controller.config.management import redact
@@ -142,12 +143,12 @@ def deploy(topo: Topology, nr: Nornir, configs: dict[str, str], *, commit: bool 
            message: str = "ngk deploy") -> DeployReport:
     """Deploy `configs` (router -> full config) through `nr`; never raises for device faults."""
     if policy not in POLICIES:
-        raise KeyError(f"unknown policy {policy!r} (use {' or '.join(POLICIES)})")
+        raise UnknownName(f"unknown policy {policy!r} (use {' or '.join(POLICIES)})")
     missing = sorted(set(configs) - set(nr.inventory.hosts))
     if missing:
-        raise KeyError(f"not in the inventory: {', '.join(missing)}")
+        raise UnknownName(f"not in the inventory: {', '.join(missing)}")
     if verify_timeout >= confirm_timeout:
-        raise KeyError("--confirm-timeout must exceed the verification time "
+        raise InputError("--confirm-timeout must exceed the verification time "
                        f"({verify_timeout:g} s) or routers revert before they are confirmed")
     report = DeployReport(commit, policy, routers=[RouterResult(r) for r in sorted(configs)])
     run = _Run(nr, report, audit, progress)

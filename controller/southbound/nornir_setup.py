@@ -1,76 +1,39 @@
 """Build a Nornir object for an inventory directory (hosts.yaml, groups.yaml, defaults.yaml).
 
-The inventory names hosts, platforms and paths only. Secrets come from the environment
-(NGK_SSH_USERNAME, NGK_SSH_PASSWORD, NGK_SSH_KEY) or a secrets file outside the repository
-($NGK_SECRETS_FILE, default ~/.config/ngk/secrets.yaml: `username`, `password`, `key_file`).
+The inventory names hosts, platforms and paths only. The SSH login comes from the one secrets
+loader (controller.credentials: the environment, else the `ssh:` section of the secrets file).
 SSH host keys are checked against the inventory's known_hosts (its `known_hosts_file` datum, else
 <dir>/known_hosts, else ~/.ssh/known_hosts); `insecure=True` turns the check off, by choice only.
 """
 from __future__ import annotations
 
-import os
-import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from nornir import InitNornir
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Inventory
 from nornir.core.plugins.inventory import InventoryPluginRegister
 from nornir.plugins.inventory import SimpleInventory
 
-from controller.model.source import Diagnostic, InputError
+from controller.credentials import Login, load_secrets
+from controller.errors import Diagnostic, InputError
 
 PLUGIN = "NgkInventory"
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_SECRETS = Path("~/.config/ngk/secrets.yaml")
-
-
-@dataclass(frozen=True)
-class Secrets:
-    username: str | None = None
-    password: str | None = None
-    key_file: str | None = None
-
-    def __repr__(self) -> str:  # never print a password
-        return f"Secrets(username={self.username!r}, key_file={self.key_file!r})"
 
 
 def _input_error(path: Path, message: str) -> InputError:
     return InputError([Diagnostic(str(path), None, "", message)])
 
 
-def load_secrets(env: dict[str, str] | None = None) -> Secrets:
-    """Credentials from the environment, else from the secrets file (which must not be in the repo
-    nor readable by others); empty Secrets when neither exists (the inventory's key is used)."""
-    env = dict(os.environ if env is None else env)
-    from_env = Secrets(env.get("NGK_SSH_USERNAME"), env.get("NGK_SSH_PASSWORD"),
-                       env.get("NGK_SSH_KEY"))
-    if any(vars(from_env).values()):
-        return from_env
-    path = Path(env.get("NGK_SECRETS_FILE") or DEFAULT_SECRETS).expanduser()
-    if not path.exists():
-        return Secrets()
-    if path.resolve().is_relative_to(REPO):
-        raise _input_error(path, "secrets file is inside the repository: keep it outside")
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise _input_error(path, "secrets file is readable by others: chmod 600 it")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise _input_error(path, "secrets file must be a mapping (username, password, key_file)")
-    return Secrets(data.get("username"), data.get("password"), data.get("key_file"))
-
-
 class NgkInventory:
     """SimpleInventory files + secrets + NAPALM connection options (host keys checked)."""
 
     def __init__(self, inventory_dir: str, insecure: bool = False, conn_timeout: float = 5,
-                 timeout: int = 30, secrets: Secrets | None = None) -> None:
+                 timeout: int = 30, login: Login | None = None) -> None:
         self.dir = Path(inventory_dir)
         self.insecure, self.conn_timeout, self.timeout = insecure, conn_timeout, timeout
-        self.secrets = secrets if secrets is not None else load_secrets()
+        self.login = login if login is not None else load_secrets().login("ssh")
 
     def load(self) -> Inventory:
         if not (self.dir / "hosts.yaml").exists():
@@ -79,11 +42,11 @@ class NgkInventory:
                               group_file=str(self.dir / "groups.yaml"),
                               defaults_file=str(self.dir / "defaults.yaml")).load()
         d = inv.defaults
-        d.username = self.secrets.username or d.username
-        d.password = self.secrets.password or d.password
+        d.username = self.login.username or d.username
+        d.password = self.login.password or d.password
         netmiko = d.connection_options.get("netmiko")
         args: dict[str, Any] = dict(netmiko.extras or {}) if netmiko else {}
-        key = self.secrets.key_file or args.get("key_file") or d.data.get("ssh_key_file")
+        key = self.login.key_file or args.get("key_file") or d.data.get("ssh_key_file")
         if key:
             args.update(use_keys=True, key_file=key)
         args.update(allow_agent=False, conn_timeout=self.conn_timeout)

@@ -13,9 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from controller.cli.main import app
 from controller.cli import compliance as cli
 from controller.services.deploy import deploy, intended
 from controller.southbound.nornir_setup import build_nornir
@@ -46,8 +46,6 @@ def line_of(text: str, line: str) -> int:
 
 
 def cli_run(*args: str) -> tuple[int, dict]:
-    app = typer.Typer()
-    cli.register(app)
     res = CliRunner().invoke(app, [*args, "--json"])
     assert res.stdout.strip(), res.stderr
     return res.exit_code, json.loads(res.stdout)

@@ -22,17 +22,12 @@ from controller.services.drills import DrillOptions, run_drill
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
 SPAN = "osl-ham-rail"  # carries osl-trd-2, the Oslo-Trondheim link the IGP prefers
-CLI = ("import typer; from controller.cli import drill; app = typer.Typer(); "
-       "drill.register(app); app()")
+CLI = "from controller.cli.main import app; app()"
 
 
 def cli_app():
-    import typer
+    from controller.cli.main import app
 
-    from controller.cli import drill
-
-    app = typer.Typer()
-    drill.register(app)
     return app
 
 

@@ -25,7 +25,8 @@ from controller.lab.up import lab_up
 from controller.model.layers import Element, ip_graph, outage
 from controller.model.topology import Topology
 from controller.southbound.snmp.client import SnmpError, snmp_set
-from controller.southbound.snmp.inventory import Credentials, Target, load_inventory
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target, load_inventory
 from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, SYS_NAME, dotted
 from controller.southbound.snmp.poller import poll_once
 
@@ -177,7 +178,7 @@ def test_agents_read_the_kernel_and_the_tuning_community_writes_nothing_else(lab
         assert out.stdout.strip() == "0", (router.id, out.stdout, out.stderr)
     router = next(iter(topo.routers.values()))
     tune = Target(router.id, str(router.mgmt.ip), 161,
-                  Credentials("2c", community=creds.snmp_tune), 1.0, 0)
+                  SnmpCredentials("2c", community=creds.snmp_tune), 1.0, 0)
     sys_contact = (1, 3, 6, 1, 2, 1, 1, 4, 0)
     with pytest.raises(SnmpError, match="agent error"):
         asyncio.run(snmp_set(tune, [(sys_contact, b"someone else")]))

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from controller.cli import monitor as cli
+from controller.cli.main import app
 from controller.lab.daemons import TRAP_PORT
 from controller.lab.faults import lab_cut, lab_restore
 from controller.model.layers import outage, resolve_element
@@ -47,8 +46,6 @@ def inventory(lab) -> Path:
 
 
 def cli_run(*args: str) -> dict:
-    app = typer.Typer()
-    cli.register(app)
     res = CliRunner().invoke(app, [*args, "--json"])
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout)

@@ -17,7 +17,8 @@ import pytest
 from controller.lab.system import read_pid
 from controller.southbound.snmp import usm
 from controller.southbound.snmp.client import SnmpClient
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.poller import DevicePoll, poll_device, poll_once
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,7 @@ class Agent:
 
     def __init__(self, base: Path) -> None:
         self.base, self.port = base, free_port()
-        self.creds = Credentials("3", user="ngkv3", auth_key=secrets.token_urlsafe(12),
+        self.creds = SnmpCredentials("3", user="ngkv3", auth_key=secrets.token_urlsafe(12),
                                  priv_key=secrets.token_urlsafe(12))
         (base / "persist").mkdir(mode=0o700)
         conf = base / "snmpd.conf"

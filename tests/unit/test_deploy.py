@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import networkx as nx
 import pytest
 
+from controller.errors import InputError
 from controller.model.load import load_topology
 from controller.model.layers import ip_graph
 from controller.model.select import select_limit
@@ -144,7 +145,7 @@ def test_rejected_commit_under_atomic_rolls_back_the_rest(fleet) -> None:
 
 def test_confirm_timeout_must_exceed_verification(fleet) -> None:
     nr, configs, _ = fleet()
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError):
         deploy_service.deploy(TOPO, nr, configs, commit=True, confirm_timeout=10,
                               verify_timeout=30)
 
@@ -161,7 +162,7 @@ def test_select(limit: str | None, expected: list[str]) -> None:
 
 @pytest.mark.parametrize("limit", ["nope", "colour=red", "site=xyz"])
 def test_select_rejects_what_matches_nothing(limit: str) -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError):
         select_limit(TOPO, limit)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from controller.errors import InputError
 from controller.analysis.draw import draw, layout
 from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.load import load_topology
@@ -76,5 +77,5 @@ def test_imported_topology_without_some_coordinates(tmp_path: Path) -> None:
 
 
 def test_bad_format(tmp_path: Path) -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError):
         draw(load_topology(), tmp_path / "map.gif")

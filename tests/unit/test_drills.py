@@ -11,10 +11,9 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from controller.cli import drill as drill_cli
+from controller.cli.main import app
 from controller.model.layers import Element, outage
 from controller.model.load import load_topology
 from controller.services import drill_store, drills
@@ -357,8 +356,6 @@ def test_prober_reports_bind_errors(tmp_path):
 
 # --- CLI -------------------------------------------------------------------------------------
 def test_cli_refuses_when_lab_is_down():
-    app = typer.Typer()
-    drill_cli.register(app)
     result = CliRunner().invoke(app, ["drill", "cut", "osl-ham-rail", "--name", "nolab-u1"])
     assert result.exit_code == 2
     assert "not up" in result.output

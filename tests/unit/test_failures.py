@@ -8,6 +8,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from controller.errors import InputError
 from controller.analysis.failures import FailureAnalysis, sweep
 from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.layers import Element, outage, site_graph
@@ -250,7 +251,7 @@ def test_synthetic_members_cut_by_their_two_spans() -> None:
 
 def test_bad_input() -> None:
     topo = load_topology()
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError):
         sweep(topo, 3)
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError):
         sweep(topo, 1, ("span", "duct"))

@@ -12,8 +12,11 @@ from controller.cli.main import app
 from controller.model.load import load_topology
 from controller.southbound.netconf import Target, load_credentials, push, render_interfaces
 from controller.southbound.netconf.client import known_host_key
-from controller.southbound.netconf.credentials import REPO, Credentials
+from controller.credentials import Login
+from controller.errors import SecretsError
 from controller.southbound.netconf.errors import CredentialsError, HostKeyError
+
+REPO = Path(__file__).resolve().parents[2]
 
 KEY = paramiko.RSAKey.generate(1024)  # only its public half is written; never used to log in
 
@@ -37,22 +40,37 @@ def test_password_never_in_repr(tmp_path):
     assert "s3cr3t" not in repr(creds) and creds.password == "s3cr3t!"
 
 
-@pytest.mark.parametrize("env,text,mode,message", [
-    ({}, None, 0o600, "no NETCONF username"),
-    ({"NGK_NETCONF_USERNAME": "u"}, None, 0o600, "no NETCONF key or password"),
-    ({}, "netconf: {username: u, password: p}\n", 0o644, "readable by others"),
-    ({}, "other: {}\n", 0o600, "no 'netconf:' mapping"),
-    ({}, "netconf: {username: u, password: p, token: t}\n", 0o600, "unknown netconf secrets"),
+@pytest.mark.parametrize("env,text,mode,error,message", [
+    ({}, None, 0o600, CredentialsError, "no NETCONF username"),
+    ({"NGK_NETCONF_USERNAME": "u"}, None, 0o600, CredentialsError, "no NETCONF key or password"),
+    ({}, "netconf: {username: u, password: p}\n", 0o644, SecretsError,
+     "accessible by group or others"),
+    ({}, "other: {}\n", 0o600, SecretsError, "unknown section 'other'"),
+    ({}, "netconf: {username: u, password: p, token: t}\n", 0o600, SecretsError,
+     "secrets.yaml:1: error: netconf.token: unknown key 'token'"),
+    ({}, "netconf: {username: u, password: [p4ssw0rd-x]}\n", 0o600, SecretsError,
+     "netconf.password: must be a string"),
+    ({}, "netconf: {username: u, password: 'p4ssw0rd-x}\n", 0o600, SecretsError,
+     "YAML syntax error"),
 ])
-def test_bad_credentials_are_clear(tmp_path, env, text, mode, message):
+def test_bad_credentials_are_clear_and_never_echo_a_value(tmp_path, env, text, mode, error,
+                                                          message):
+    env = {"HOME": str(tmp_path), **env}  # no default secrets file of the operator's
     if text is not None:
         env = {**env, "NGK_SECRETS_FILE": str(secrets(tmp_path, text, mode))}
-    with pytest.raises(CredentialsError, match=message):
+    with pytest.raises(error, match=message) as exc:
         load_credentials(env)
+    assert "p4ssw0rd" not in str(exc.value)
+
+
+def test_netconf_login_falls_back_to_the_ssh_section(tmp_path):
+    path = secrets(tmp_path, "ssh: {username: ops, key_file: /k/id}\nnetconf: {password: pw}\n")
+    login = load_credentials({"NGK_SECRETS_FILE": str(path)})
+    assert (login.username, login.key_file, login.password) == ("ops", "/k/id", "pw")
 
 
 def test_secrets_file_inside_repo_is_refused():
-    with pytest.raises(CredentialsError, match="inside the repository"):
+    with pytest.raises(SecretsError, match="inside a git checkout"):
         load_credentials({"NGK_SECRETS_FILE": str(REPO / "pyproject.toml")})
 
 
@@ -76,7 +94,7 @@ def test_unknown_host_is_refused_before_connecting(tmp_path):
     with pytest.raises(HostKeyError, match="cannot read known_hosts"):
         known_host_key(tmp_path / "absent", "192.0.2.7", 830)
     result = push(Target("r", "192.0.2.7"), render_interfaces(load_topology(), "osl-cr1"),
-                  Credentials("u", password="p", known_hosts=str(path)), commit=True)
+                  Login("u", password="p", known_hosts=str(path)), commit=True)
     assert result.status == "failed" and result.error["kind"] == "host-key"
     assert set(result.seconds) == set()  # failed before any network traffic
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from controller.errors import InputError
 from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.load import load_topology
 from controller.model.synthetic import synthetic_topology
@@ -84,7 +85,7 @@ def test_every_entry_is_replaced_whole(topo):
 
 
 def test_unknown_router_is_a_key_error():
-    with pytest.raises(KeyError, match="unknown router"):
+    with pytest.raises(InputError, match="unknown router"):
         render_interfaces(load_topology(), "nope")
 
 

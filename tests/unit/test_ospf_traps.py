@@ -10,7 +10,8 @@ from controller.services.impact import ImpactMapper
 from controller.services.monitor import ADJACENCY, Monitor
 from controller.services.uptime import uptime_report
 from controller.southbound.snmp.poller import DevicePoll
-from controller.southbound.snmp.inventory import Credentials, Target
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target
 from controller.southbound.snmp.oids import OSPF_NBR_STATE, oid
 from controller.southbound.snmp.traps import parse
 from controller.store import Store
@@ -63,7 +64,7 @@ def by_hand(router: str, address: str) -> tuple[str, str]:
 
 
 def monitor(tmp_path) -> Monitor:
-    targets = [Target(r, f"192.0.2.{i}", 161, Credentials("2c", community="c"))
+    targets = [Target(r, f"192.0.2.{i}", 161, SnmpCredentials("2c", community="c"))
                for i, r in enumerate(sorted(TOPO.routers), 1)]
     return Monitor(targets, Store(tmp_path / "m.db"), MAPPER)
 

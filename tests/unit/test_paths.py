@@ -11,6 +11,7 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
+from controller.errors import InputError
 from controller.analysis.paths import PathFinder, best_path, diverse_pair
 from controller.cli.main import app
 from controller.model.layers import site_graph
@@ -275,11 +276,11 @@ def test_disconnected_same_site_and_single_path():
 
 
 def test_unknown_site_and_bad_options(ref):
-    with pytest.raises(KeyError, match="unknown site 'Atlantis'"):
+    with pytest.raises(InputError, match="unknown site 'Atlantis'"):
         diverse_pair(ref, "Atlantis", "osl")
-    with pytest.raises(KeyError, match="unknown diversity"):
+    with pytest.raises(InputError, match="unknown diversity"):
         diverse_pair(ref, "osl", "trd", "duct")
-    with pytest.raises(KeyError, match="unknown metric"):
+    with pytest.raises(InputError, match="unknown metric"):
         diverse_pair(ref, "osl", "trd", "link", "miles")
 
 

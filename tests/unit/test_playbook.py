@@ -9,12 +9,16 @@ from controller.model.load import load_topology
 from controller.model.select import select_targets
 from controller.model.source import InputError
 from controller.playbook.model import load_playbook
-from controller.playbook.registry import ACTIONS, Context, Outcome, action
+from controller.playbook.registry import ACTIONS, ActionAlreadyRegistered, Context, Outcome, Registry
 from controller.playbook.runner import run_playbook
 
 TOPO = load_topology()
 PLAYBOOKS = sorted((Path(__file__).parents[2] / "playbooks").glob("*.yaml"))
 CALLS: list[str] = []
+
+
+LOCAL = Registry(ACTIONS)  # the built-in actions plus this test's own
+action = LOCAL.action
 
 
 @action("test-ok", optional=("label",))
@@ -33,6 +37,12 @@ def _fail(ctx, targets, args):
 @action("test-interrupt")
 def _interrupt(ctx, targets, args):
     raise KeyboardInterrupt
+
+
+@action("test-undo-fails")
+def _undo_fails(ctx, targets, args):
+    ctx.undo.append(("undrain", lambda: Outcome(False, "2 problems", {"problems": ["r1: timeout"]})))
+    return Outcome(True, "drained", changed=True)
 
 
 def book(tmp_path: Path, body: str):
@@ -64,14 +74,14 @@ def test_shipped_playbooks_validate(path):
 ])
 def test_bad_playbooks_are_rejected_before_running(tmp_path, body, line, path, fragment):
     with pytest.raises(InputError) as exc:
-        load_playbook(book(tmp_path, body))
+        load_playbook(book(tmp_path, body), actions=LOCAL)
     match = [d for d in exc.value.diagnostics if fragment in d.message]
     assert match and match[0].line == line and match[0].path == path
 
 
 def run(tmp_path, body, **kw):
     CALLS.clear()
-    report = run_playbook(load_playbook(book(tmp_path, body)), Context(TOPO, **kw),
+    report = run_playbook(load_playbook(book(tmp_path, body), actions=LOCAL), Context(TOPO, **kw),
                           log_file=tmp_path / "runs.jsonl")
     return report, [s["status"] for s in report["steps"]]
 
@@ -133,3 +143,25 @@ def test_play_rejects_a_bad_limit_before_running(limit, message):
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert result.stdout.strip() == ""  # no run report: nothing ran
+
+
+def test_a_second_action_under_one_name_is_refused():
+    with pytest.raises(ActionAlreadyRegistered, match="'test-ok'"):
+        action("test-ok")(_ok)
+    assert "test-ok" not in ACTIONS  # test actions stay out of the built-in registry
+
+
+def test_an_undo_that_returns_failures_is_not_reported_as_undone(tmp_path):
+    report, statuses = run(tmp_path, "steps:\n  - {name: a, action: test-undo-fails}\n"
+                                     "  - {name: b, action: test-fail, on_failure: rollback}\n")
+    assert statuses == ["ok", "failed", "failed"] and report["rolled_back"] is False
+    assert report["steps"][-1]["summary"] == "NOT undone: 2 problems"
+
+
+def test_a_variable_naming_nothing_fails_validation_not_the_run():
+    drain = PLAYBOOKS[[p.stem for p in PLAYBOOKS].index("drain-site")]
+    with pytest.raises(InputError) as exc:
+        load_playbook(drain, {"site": "nowhere"}, TOPO)
+    assert {d.path for d in exc.value.diagnostics} == {
+        "steps[0].args.failure", "steps[1].targets.site", "steps[4].targets.site"}
+    assert load_playbook(drain, {"site": "brg"}, TOPO).vars["site"] == "brg"

@@ -126,11 +126,11 @@ def test_vtysh_accepts_every_rendered_config(tmp_path, routing):
 
 
 def test_bad_references_are_user_errors():
-    with pytest.raises(KeyError, match="unknown router"):
+    with pytest.raises(InputError, match="unknown router"):
         render_config(TOPO, "nope")
     junos = dataclasses.replace(TOPO.routers["osl-cr1"], platform="iosxr")
     topo = dataclasses.replace(TOPO, routers={**TOPO.routers, "osl-cr1": junos})
-    with pytest.raises(KeyError, match="platform 'iosxr'"):
+    with pytest.raises(InputError, match="platform 'iosxr'"):
         render_config(topo, "osl-cr1")
     zero = dataclasses.replace(TOPO.links["osl-dc"], metric=0)
     topo = dataclasses.replace(TOPO, links={**TOPO.links, "osl-dc": zero})

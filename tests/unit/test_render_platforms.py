@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import management
+from controller.credentials import SECRETS_FILE_ENV
 from controller.config.management import SecretsError, load_snmp_user, native_interface, redact
 from controller.config.render import POLICY, render_config
 from controller.config.rules import check, load_rules
@@ -29,7 +29,7 @@ def topo(tmp_path, monkeypatch):
         text, n = re.subn(rf"(id: {router},.*?platform: )frr", rf"\g<1>{platform}", text)
         assert n == 1
     (tmp_path / "ngk.yaml").write_text(text)
-    for var in (*FAKE, management.SECRETS_FILE_ENV):
+    for var in (*FAKE, SECRETS_FILE_ENV):
         monkeypatch.delenv(var, raising=False)
     for var, value in FAKE.items():
         monkeypatch.setenv(var, value)
@@ -158,13 +158,13 @@ def test_secrets_are_required_and_never_from_the_repo(topo, monkeypatch, tmp_pat
     with pytest.raises(SecretsError, match="set NGK_SNMP_PRIV_KEY"):
         render_config(topo, "osl-cr1")
     assert render_config(topo, "osl-cr2").startswith("frr version")  # frr needs no secrets
-    repo_file = Path(management.REPO) / "secrets.yaml"
-    with pytest.raises(SecretsError, match="inside the repository"):
+    repo_file = Path(__file__).resolve().parents[2] / "secrets.yaml"
+    with pytest.raises(SecretsError, match="inside a git checkout"):
         load_snmp_user({"NGK_SECRETS_FILE": str(repo_file)})
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text("snmp: {user: filed, auth_key: file-auth-key, priv_key: file-priv-key}\n")
     secrets.chmod(0o644)
-    with pytest.raises(SecretsError, match="readable by others"):
+    with pytest.raises(SecretsError, match="accessible by group or others"):
         load_snmp_user({"NGK_SECRETS_FILE": str(secrets)})
     secrets.chmod(0o600)
     user = load_snmp_user({"NGK_SECRETS_FILE": str(secrets), "NGK_SNMP_USER": "env-user"})

@@ -9,6 +9,7 @@ import networkx as nx
 import pytest
 import yaml
 
+from controller.errors import InputError
 from controller.analysis.reroute import reroute
 from controller.model.layers import outage, resolve_element, site_graph
 from controller.model.load import load_topology
@@ -96,5 +97,5 @@ def test_metric_change_steers_onto_the_path_within_budget(tmp_path: Path) -> Non
 
 
 def test_bad_reference() -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError):
         reroute(load_topology(), ["no-such-thing"])

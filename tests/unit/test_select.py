@@ -10,6 +10,7 @@ from itertools import combinations
 import pytest
 from typer.testing import CliRunner
 
+from controller.errors import InputError
 from controller.cli.main import app
 from controller.model.load import load_topology
 from controller.model.select import KEYS, router_matches, select_limit, select_targets
@@ -95,7 +96,7 @@ def test_limit_on_small(limit: str, expected: list[str]) -> None:
 ])
 def test_limit_rejects(limit: str, fragment: str) -> None:
     topo = SMALL if "None" in limit else REF
-    with pytest.raises(KeyError, match=re.escape(fragment)):
+    with pytest.raises(InputError, match=re.escape(fragment)):
         select_limit(topo, limit)
 
 
@@ -159,7 +160,7 @@ def test_limit_and_targets_agree(topo: Topology) -> None:
 
 
 def test_unknown_target_key() -> None:
-    with pytest.raises(KeyError, match="unknown router filter 'colour'"):
+    with pytest.raises(InputError, match="unknown router filter 'colour'"):
         select_targets(REF, {"colour": ["red"]})
 
 

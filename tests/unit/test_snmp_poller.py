@@ -9,12 +9,13 @@ import pytest
 from controller.services.monitor import Monitor, counter_delta, rebooted
 from controller.southbound.snmp import ber
 from controller.southbound.snmp.client import SnmpError
-from controller.southbound.snmp.inventory import Credentials, Target, load_inventory
+from controller.credentials import SnmpCredentials
+from controller.southbound.snmp.inventory import Target, load_inventory
 from controller.southbound.snmp.oids import IF_COLUMNS, SCALARS, SYS_NAME, SYS_UPTIME
 from controller.southbound.snmp.poller import poll_all, poll_device
 from controller.store import Store
 
-TARGET = Target("r1", "127.0.0.1", 161, Credentials("2c", community="c"))
+TARGET = Target("r1", "127.0.0.1", 161, SnmpCredentials("2c", community="c"))
 
 
 def mib(n_if: int, uptime: int = 5000, oper=None) -> dict:
@@ -105,7 +106,7 @@ def test_subset_walk_stops_at_max_rows(n_if, max_rows, max_rep):
 
 def test_poll_all_subset_one_request_per_device():
     agent = Recording(mib(25))
-    targets = [Target(f"r{i}", "127.0.0.1", 161, Credentials("2c", community="c")) for i in range(7)]
+    targets = [Target(f"r{i}", "127.0.0.1", 161, SnmpCredentials("2c", community="c")) for i in range(7)]
     polls = asyncio.run(poll_all(agent, targets, concurrency=3, columns=("oper",), max_rows=10))
     assert [p.router for p in polls] == [t.router for t in targets] and len(agent.calls) == 7
     assert all(sorted(p.interfaces) == list(range(1, 11)) for p in polls)
@@ -161,7 +162,7 @@ def test_counter_delta(prev, cur, reset, bits, want):
 
 
 def _monitor(tmp_path, *routers):
-    targets = [Target(r, "127.0.0.1", 161, Credentials("2c", community="c")) for r in routers]
+    targets = [Target(r, "127.0.0.1", 161, SnmpCredentials("2c", community="c")) for r in routers]
     return Monitor(targets, Store(tmp_path / "m.db"))
 
 
@@ -188,28 +189,33 @@ def test_state_changes_events_and_restart(tmp_path):
 def test_inventory(tmp_path):
     secrets = tmp_path / "secret" / "snmp.yaml"
     secrets.parent.mkdir()
-    secrets.write_text("default: {version: '3', user: u, auth_key: authkey123, priv_key: privkey123}\n"
-                       "hosts: {r2: {user: special}}\n")
-    lab = tmp_path / "credentials.json"
-    lab.write_text(json.dumps({"snmp_community": "cc", "snmp_user": "ngk", "snmp_auth": "a" * 12,
-                               "snmp_priv": "p" * 12, "ssh_user": "root"}))
+    secrets.write_text("snmp: {version: '3', user: u, auth_key: authkey123, priv_key: privkey123}\n"
+                       "hosts: {r2: {snmp: {user: special}}}\n")
+    secrets.chmod(0o600)
+    lab = tmp_path / "lab-secrets.yaml"
+    lab.write_text(json.dumps({"ssh": {"username": "root"}, "snmp": {
+        "version": "3", "community": "cc", "user": "ngk", "auth_key": "a" * 12,
+        "priv_key": "p" * 12}}))
+    lab.chmod(0o600)
     inv = tmp_path / "inv"
     inv.mkdir()
     (inv / "defaults.yaml").write_text("data: {snmp: {timeout: 2.5}}\n")
-    (inv / "groups.yaml").write_text("lab: {data: {credentials_file: %s}}\n" % lab)
+    (inv / "groups.yaml").write_text("lab: {data: {snmp: {secrets_file: %s}}}\n" % lab)
     (inv / "hosts.yaml").write_text(
         "r1:\n  hostname: 10.0.0.1\n  data: {snmp: {community: pub, port: 1161}}\n"
         f"r2:\n  hostname: 10.0.0.2\n  data: {{snmp: {{secrets_file: {secrets}}}}}\n"
         "r3:\n  hostname: 10.0.0.3\n  groups: [lab]\n"
         "bad1:\n  hostname: router.example\n"
         "bad2:\n  hostname: 10.0.0.5\n  data: {snmp: {version: '3', user: u}}\n"
-        "bad3:\n  hostname: 10.0.0.6\n  data: {snmp: {community: x, port: 70000}}\n")
+        "bad3:\n  hostname: 10.0.0.6\n  data: {snmp: {community: x, port: 70000}}\n"
+        f"bad4:\n  hostname: 10.0.0.7\n  data: {{snmp: {{secrets_file: {tmp_path}/none.yaml}}}}\n")
     targets, diags = load_inventory(inv)
     by = {t.router: t for t in targets}
     assert by["r1"].port == 1161 and by["r1"].credentials.community == "pub" and by["r1"].timeout == 2.5
     assert by["r2"].credentials.version == "3" and by["r2"].credentials.user == "special"
     assert by["r3"].credentials.user == "ngk" and by["r3"].credentials.auth_key == "a" * 12
     assert by["r3"].credentials.community == "cc"  # kept to accept the lab's v2c traps
-    assert [d.path for d in diags] == ["bad1", "bad2", "bad3"]
+    assert [d.path for d in diags] == ["bad1", "bad2", "bad3", "bad4"]
+    assert "does not exist" in diags[3].message
     assert all(d.file.endswith("hosts.yaml") and d.line for d in diags)
     assert "auth_key" in diags[1].message and "port" in diags[2].message

@@ -137,7 +137,8 @@ def test_a_reply_in_the_wrong_snmp_version_is_a_clean_error():
     import asyncio
 
     from controller.southbound.snmp.client import SnmpClient, SnmpError
-    from controller.southbound.snmp.inventory import Credentials, Target
+    from controller.credentials import SnmpCredentials
+    from controller.southbound.snmp.inventory import Target
 
     async def scenario() -> str:
         client = await SnmpClient.create()
@@ -145,7 +146,7 @@ def test_a_reply_in_the_wrong_snmp_version_is_a_clean_error():
             asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
         transport = agent[0]
         port = transport.get_extra_info("sockname")[1]
-        target = Target("r", "127.0.0.1", port, Credentials("3", user="u", auth_key="a" * 8,
+        target = Target("r", "127.0.0.1", port, SnmpCredentials("3", user="u", auth_key="a" * 8,
                                                              priv_key="p" * 8), 0.5, 0)
         client.engines[("127.0.0.1", port)] = ENGINE
 

@@ -61,7 +61,7 @@ def test_failure_mapping_across_layers(tmp_path):
     assert set(site_graph(topo, site_p).nodes) == {"a", "b", "m"}
     assert resolve_element(topo, "Papa") == Element("site", "p")
     assert resolve_element(topo, "srlg:duct-1") == Element("srlg", "duct-1")
-    with pytest.raises(KeyError, match="no span"):
+    with pytest.raises(InputError, match="no span"):
         resolve_element(topo, "nope")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import paramiko
 from ncclient import manager
 
-from controller.southbound.netconf.credentials import Credentials
+from controller.credentials import Login
 from controller.southbound.netconf.errors import CapabilityError, HostKeyError, explain
 
 BASE = "urn:ietf:params:netconf:capability:"
@@ -46,7 +46,7 @@ def known_host_key(known_hosts: str | Path, host: str, port: int) -> paramiko.PK
     return found[kind]
 
 
-def connect(target: Target, creds: Credentials) -> manager.Manager:
+def connect(target: Target, creds: Login) -> manager.Manager:
     """A connected session; raises a NetconfError subclass with a clear message on failure."""
     key = None if creds.insecure else known_host_key(creds.known_hosts, target.host, target.port)
     try:

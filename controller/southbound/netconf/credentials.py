@@ -1,66 +1,28 @@
-"""Where NETCONF credentials and trusted host keys come from: the environment or a secrets file.
+"""The NETCONF login: the `netconf:` secrets (falling back to `ssh:`) of the one secrets loader.
 
-Environment (wins over the file): NGK_NETCONF_USERNAME, NGK_NETCONF_KEY_FILE,
-NGK_NETCONF_PASSWORD, NGK_KNOWN_HOSTS. Secrets file: $NGK_SECRETS_FILE (YAML, outside the repo,
-not readable by group/others) with a `netconf:` mapping of the same keys in lower case without the
-prefix (`username`, `key_file`, `password`, `known_hosts`). Secrets never appear in repr or errors.
+See controller.credentials for the file format and the environment variables. A login without a
+user, or without a key and a password, is refused here with a message that names what to set.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import replace
 
-import yaml
-
+from controller.credentials import Login, load_secrets
 from controller.southbound.netconf.errors import CredentialsError
 
-REPO = Path(__file__).resolve().parents[3]
-DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    key_file: str | None = None
-    password: str | None = field(default=None, repr=False)
-    known_hosts: str = str(DEFAULT_KNOWN_HOSTS)
-    insecure: bool = False  # skip host-key checking: only by explicit choice
-
-
-def _secrets_file(path: Path) -> dict:
-    path = path.expanduser().resolve()
-    if path.is_relative_to(REPO):
-        raise CredentialsError(f"secrets file {path} is inside the repository; keep it outside")
-    if not path.is_file():
-        raise CredentialsError(f"secrets file {path} does not exist")
-    if path.stat().st_mode & 0o077:
-        raise CredentialsError(f"secrets file {path} is readable by others; chmod 600 it")
-    data = yaml.safe_load(path.read_text()) or {}
-    section = data.get("netconf") if isinstance(data, dict) else None
-    if not isinstance(section, dict):
-        raise CredentialsError(f"secrets file {path} has no 'netconf:' mapping")
-    return section
+DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
 
 def load_credentials(env: Mapping[str, str] | None = None, *, insecure: bool = False,
-                     known_hosts: str | None = None) -> Credentials:
-    """Credentials from `env` (default os.environ) and the secrets file it names."""
-    env = os.environ if env is None else env
-    file = env.get("NGK_SECRETS_FILE")
-    values = dict(_secrets_file(Path(file))) if file else {}
-    for key in ("username", "key_file", "password", "known_hosts"):
-        if env.get(f"NGK_NETCONF_{key.upper()}"):
-            values[key] = env[f"NGK_NETCONF_{key.upper()}"]
-    if known_hosts:
-        values["known_hosts"] = known_hosts
-    if not values.get("username"):
-        raise CredentialsError("no NETCONF username: set NGK_NETCONF_USERNAME or NGK_SECRETS_FILE")
-    if not values.get("key_file") and not values.get("password"):
+                     known_hosts: str | None = None) -> Login:
+    """The NETCONF login from `env` (default os.environ) and the secrets file it names."""
+    login = load_secrets(env).login("netconf")
+    if not login.username:
+        raise CredentialsError("no NETCONF username: set NGK_NETCONF_USERNAME or a "
+                               "'netconf:' (or 'ssh:') section in NGK_SECRETS_FILE")
+    if not login.key_file and not login.password:
         raise CredentialsError("no NETCONF key or password: set NGK_NETCONF_KEY_FILE, "
                                "NGK_NETCONF_PASSWORD or NGK_SECRETS_FILE")
-    unknown = set(values) - {"username", "key_file", "password", "known_hosts"}
-    if unknown:
-        raise CredentialsError(f"unknown netconf secrets keys: {', '.join(sorted(unknown))}")
-    return Credentials(**{k: str(v) for k, v in values.items()}, insecure=insecure)
+    return replace(login, insecure=insecure,
+                   known_hosts=known_hosts or login.known_hosts or DEFAULT_KNOWN_HOSTS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
-_IDENTITY = re.compile(r"^([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)$")
+_IDENTITY = re.compile(r"([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ def _module(ns: str | None) -> str:
 def _value(elem: etree._Element) -> str:
     """Leaf text with identityref prefixes replaced by the module name (prefixes are local)."""
     text = (elem.text or "").strip()
-    match = _IDENTITY.match(text)
+    match = _IDENTITY.fullmatch(text)
     if match and match.group(1) in (elem.nsmap or {}):
         return f"{_module(elem.nsmap[match.group(1)])}:{match.group(2)}"
     return text

@@ -80,6 +80,7 @@ class VerifyError(NetconfError):
 
 class CredentialsError(NetconfError):
     kind = "credentials"
+    exit_code = 2  # the user's setup, not the device
 
 
 def _info_text(info_xml: str | None) -> str | None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import jinja2
 
+from controller.config.render import config_value
+from controller.errors import UnknownName
 from controller.model.topology import Topology
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates" / "netconf"
@@ -47,14 +49,15 @@ class Payload:
 
 @functools.cache
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              finalize=config_value)
 
 
 def interfaces_for(topo: Topology, router_id: str) -> list[InterfaceIntent]:
     """The intended interfaces of one router, loopback first, then by interface name."""
     if router_id not in topo.routers:
-        raise KeyError(f"unknown router {router_id!r}")
+        raise UnknownName(f"unknown router {router_id!r}")
     router = topo.routers[router_id]
     out = [InterfaceIntent("lo", f"ngk loopback of {router_id}", "softwareLoopback", True,
                            (Address(str(router.loopback.ip), router.loopback.network.prefixlen),))]

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from ncclient import manager
 
 from controller.southbound.netconf.client import Target, check_capabilities, connect
-from controller.southbound.netconf.credentials import Credentials
+from controller.credentials import Login
 from controller.southbound.netconf.diff import diff, format_diff, subtree_filter
 from controller.southbound.netconf.errors import (CapabilityError, NetconfError, VerifyError,
                                                   explain)
@@ -67,7 +67,7 @@ def read_running(session: manager.Manager, payload: Payload) -> str:
     return session.get_config("running", filter=subtree_filter(payload.xml)).data_xml
 
 
-def push(target: Target, payload: Payload, creds: Credentials, *, commit: bool = False,
+def push(target: Target, payload: Payload, creds: Login, *, commit: bool = False,
          confirm_timeout: int = 60, confirm: bool = True, check: Check | None = None) -> PushResult:
     """Bring `target` to `payload` safely; never raises for device or transport failures."""
     result = PushResult(payload.router, f"{target.host}:{target.port}")
@@ -155,7 +155,7 @@ def _clean_up(session: manager.Manager, cancel: bool, persist: str | None, locke
     return failed
 
 
-def _with_session(target: Target, creds: Credentials, action: str,
+def _with_session(target: Target, creds: Login, action: str,
                   call: Callable[[manager.Manager], object]) -> None:
     session = connect(target, creds)
     try:
@@ -167,17 +167,17 @@ def _with_session(target: Target, creds: Credentials, action: str,
             session.close_session()
 
 
-def confirm_commit(target: Target, creds: Credentials, persist_id: str) -> None:
+def confirm_commit(target: Target, creds: Login, persist_id: str) -> None:
     """Confirm a pending commit made with `push(confirm=False)`; NetconfError on failure."""
     _with_session(target, creds, "confirm", lambda s: s.commit(persist_id=persist_id))
 
 
-def cancel_commit(target: Target, creds: Credentials, persist_id: str) -> None:
+def cancel_commit(target: Target, creds: Login, persist_id: str) -> None:
     """Roll back a pending commit now; NetconfError on failure."""
     _with_session(target, creds, "cancel-commit", lambda s: s.cancel_commit(persist_id=persist_id))
 
 
-def get_running(target: Target, creds: Credentials, payload: Payload) -> str:
+def get_running(target: Target, creds: Login, payload: Payload) -> str:
     """The device's running config under the containers `payload` touches."""
     out: list[str] = []
     _with_session(target, creds, "get-config", lambda s: out.append(read_running(s, payload)))

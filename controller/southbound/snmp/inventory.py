@@ -2,43 +2,24 @@
 
 A host's `hostname` is its management IP; SNMP settings live in `data.snmp` (merged
 defaults < groups < host) and may point at a secrets file outside the repository with
-`data.snmp.secrets_file` (or, as the netns lab writes it, `data.credentials_file`). That file
-holds `default:` settings and per-host `hosts: {name: ...}` entries, or is the lab's
-credentials.json (`snmp_community`, `snmp_user`, `snmp_auth`, `snmp_priv`: v3 authPriv is used);
-inline settings override it. See docs/monitor.md for the format.
+`data.snmp.secrets_file`, a file in the one secrets format (controller.credentials: an `snmp:`
+section and per-host `hosts: {name: {snmp: ...}}` entries); inline settings override it.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.credentials import Secrets, SnmpCredentials, load_secrets
 from controller.model.source import Diagnostic, Document, InputError, load_yaml
 
 AUTH_PROTOCOLS = ("sha",)
 PRIV_PROTOCOLS = ("aes",)
-LAB_KEYS = {"community": "community", "user": "user", "auth_key": "auth", "priv_key": "priv"}
 SETTINGS = {"version", "community", "user", "auth_protocol", "auth_key", "priv_protocol",
             "priv_key", "engine_id", "port", "timeout", "retries", "secrets_file"}
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """v2c (`community`) or v3 authPriv (`user`, SHA `auth_key`, AES `priv_key`).
-
-    `engine_id` (hex) is the agent's snmpEngineID, needed only to accept its v3 traps; a v3
-    target may keep a `community` too, only to accept its v2c traps (as the netns lab sends).
-    """
-
-    version: str  # "2c" | "3"
-    community: str | None = None
-    user: str | None = None
-    auth_protocol: str = "sha"
-    auth_key: str | None = None
-    priv_protocol: str = "aes"
-    priv_key: str | None = None
-    engine_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,31 +27,32 @@ class Target:
     router: str
     host: str
     port: int
-    credentials: Credentials
+    credentials: SnmpCredentials
     timeout: float = 1.0
     retries: int = 1
     site: str | None = None
 
 
 def snmp_settings(name: str, snmp: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Resolve `secrets_file` (relative to the inventory dir): its default, then its entry for
-    `name`, then the inline settings. Raises ValueError with a clear message."""
+    """Resolve `secrets_file` (relative to the inventory dir, in the one secrets format of
+    controller.credentials): its `snmp:` section, then its `hosts.<name>.snmp`, then the inline
+    settings."""
     settings = dict(snmp)
     pointer = settings.pop("secrets_file", None)
     if pointer is None:
         return settings
-    doc = load_yaml(base / str(pointer))  # JSON is YAML too
-    data = doc.data if isinstance(doc.data, dict) else {}
-    if "snmp_user" in data or "snmp_community" in data:
-        data = {"default": {k: data[f"snmp_{v}"] for k, v in LAB_KEYS.items() if f"snmp_{v}" in data}
-                | ({"version": "3"} if "snmp_user" in data else {})}
-    merged = dict(data.get("default") or {})
-    merged.update((data.get("hosts") or {}).get(name) or {})
-    merged.update(settings)
-    return merged
+    path = (base / str(pointer)).resolve()
+    mtime = path.stat().st_mtime_ns if path.exists() else 0
+    return _secrets(path, mtime).settings("snmp", name) | settings
 
 
-def credentials(settings: dict[str, Any]) -> Credentials:
+@functools.lru_cache(maxsize=8)
+def _secrets(path: Path, mtime_ns: int) -> Secrets:
+    """One read per secrets file (and version of it), however many hosts point at it."""
+    return load_secrets(env={}, path=path)
+
+
+def credentials(settings: dict[str, Any]) -> SnmpCredentials:
     """Check and build credentials from resolved settings; ValueError says what is wrong."""
     unknown = set(settings) - SETTINGS
     if unknown:
@@ -79,7 +61,7 @@ def credentials(settings: dict[str, Any]) -> Credentials:
     if version == "2c":
         if not settings.get("community"):
             raise ValueError("SNMPv2c needs a community")
-        return Credentials("2c", community=str(settings["community"]))
+        return SnmpCredentials("2c", community=str(settings["community"]))
     if version != "3":
         raise ValueError(f"SNMP version must be 2c or 3, not {version!r}")
     for key in ("user", "auth_key", "priv_key"):
@@ -96,7 +78,7 @@ def credentials(settings: dict[str, Any]) -> Credentials:
         engine_id = str(engine_id).lower().removeprefix("0x")
         bytes.fromhex(engine_id)  # ValueError if not hex
     community = settings.get("community")
-    return Credentials("3", community=str(community) if community else None,
+    return SnmpCredentials("3", community=str(community) if community else None,
                        user=str(settings["user"]), auth_protocol=auth,
                        auth_key=str(settings["auth_key"]), priv_protocol=priv,
                        priv_key=str(settings["priv_key"]), engine_id=engine_id)
@@ -115,12 +97,10 @@ def _data_of(doc: Document | None, key: str | None) -> dict[str, Any]:
 
 
 def _snmp(data: dict[str, Any]) -> dict[str, Any]:
-    """The SNMP settings of one level of `data`, with the lab's credentials_file as pointer."""
+    """The SNMP settings of one level of `data`."""
     snmp = data.get("snmp") or {}
     if not isinstance(snmp, dict):
         raise ValueError("data.snmp must be a mapping")
-    if "credentials_file" in data and "secrets_file" not in snmp:
-        snmp = {**snmp, "secrets_file": data["credentials_file"]}
     return snmp
 
 
@@ -138,8 +118,7 @@ def load_inventory(directory: str | Path) -> tuple[list[Target], list[Diagnostic
         try:
             targets.append(_target(str(name), host, base, groups, defaults))
         except (ValueError, InputError) as exc:
-            msg = "; ".join(map(str, exc.diagnostics)) if isinstance(exc, InputError) else str(exc)
-            diags.append(hosts.diag((str(name),), f"host {name}: {msg}"))
+            diags.append(hosts.diag((str(name),), f"host {name}: {exc}"))
     return targets, diags
 
 
