@@ -51,6 +51,18 @@ class Effect:
         return Effect(self.links | other.links, self.edges | other.edges, self.nodes | other.nodes)
 
 
+def elements(topo: Topology, kinds: Iterable[str]) -> list[Element]:
+    """Every element of the given kinds, in kind order then by id; UnknownName for a bad kind."""
+    tables = {"span": topo.spans, "srlg": topo.srlgs(), "site": topo.sites,
+              "router": topo.routers, "link": topo.links}
+    out = []
+    for kind in kinds:
+        if kind not in tables:
+            raise UnknownName(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")
+        out.extend(Element(kind, i) for i in sorted(tables[kind]))
+    return out
+
+
 class FailureAnalysis:
     """The site graph of a topology compiled for many failure scenarios."""
 
@@ -128,14 +140,7 @@ class FailureAnalysis:
     # --- what fails -----------------------------------------------------------------------
     def elements(self, kinds: Iterable[str]) -> list[Element]:
         """Every element of the given kinds, in kind order then by id."""
-        tables = {"span": self.topo.spans, "srlg": self.topo.srlgs(), "site": self.topo.sites,
-                  "router": self.topo.routers, "link": self.topo.links}
-        out = []
-        for kind in kinds:
-            if kind not in tables:
-                raise UnknownName(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")
-            out.extend(Element(kind, i) for i in sorted(tables[kind]))
-        return out
+        return elements(self.topo, kinds)
 
     def effect(self, el: Element) -> Effect:
         """`outage(topo, [el])` as link ids, site-graph edges and nodes (cached); UnknownName if
