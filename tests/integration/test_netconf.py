@@ -19,8 +19,9 @@ from ncclient.transport import session as ncsession
 
 from controller.lab import netconf_server as lab
 from controller.model.load import load_topology
-from controller.southbound.netconf import (Credentials, Payload, Target, cancel_commit,
-                                           confirm_commit, push, render_interfaces)
+from controller.credentials import Login
+from controller.southbound.netconf import (Payload, Target, cancel_commit, confirm_commit, push,
+                                           render_interfaces)
 
 pytestmark = pytest.mark.integration
 
@@ -49,8 +50,8 @@ def topo():
 
 
 @pytest.fixture
-def creds(server) -> Credentials:
-    return Credentials(server.username, key_file=server.user_key, known_hosts=server.known_hosts)
+def creds(server) -> Login:
+    return Login(server.username, key_file=server.user_key, known_hosts=server.known_hosts)
 
 
 @pytest.fixture
@@ -278,7 +279,7 @@ def test_wrong_key_is_refused(server, topo, target, creds, tmp_path):
 
 
 def test_wrong_password_is_refused_and_not_echoed(server, topo, target, creds):
-    wrong = Credentials(server.username, password="hunter2-secret", known_hosts=server.known_hosts)
+    wrong = Login(server.username, password="hunter2-secret", known_hosts=server.known_hosts)
     result = push(target, render_interfaces(topo, ROUTER), wrong)
     assert result.error["kind"] == "authentication"
     assert "hunter2" not in str(result.as_dict()) and "hunter2" not in repr(wrong)
