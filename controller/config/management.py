@@ -31,12 +31,7 @@ _MODEL_PORT = re.compile(r"eth([1-9][0-9]*)")
 _PORTS = {"junos": lambda n: f"ge-0/0/{n - 1}", "eos": lambda n: f"Ethernet{n}"}
 _USER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,31}")
 _KEY = re.compile(r"[!#-\[\]-~]{8,64}")  # printable, no space, quote or backslash; 8-64 chars
-_SECRETS = ((re.compile(r'((?:authentication|privacy)-password )"[^"]*"'), r'\1"<redacted>"'),
-            (re.compile(r"( v3 auth sha )\S+( priv aes )\S+"), r"\1<redacted>\2<redacted>"),
-            # generic: the value after any secret-bearing keyword (any platform)
-            (re.compile(r"(?i)\b(password|secret|authentication-key|message-digest-key \d+ md5"
-                        r"|(?:ro|rw)?community|(?:area|domain)-password(?: clear| md5)?|auth-key)"
-                        r"(\s+)(?!<redacted>|\")(\S+)"), r"\1\2<redacted>"))
+
 
 
 @dataclass(frozen=True)
@@ -103,11 +98,3 @@ def context(topo: Topology, router_id: str) -> dict[str, Any]:
     order = sorted(names, key=lambda n: int(_MODEL_PORT.fullmatch(n).group(1)))  # type: ignore
     return {"ports": {n: {"name": names[n][0], "peer_name": names[n][1]} for n in order},
             "management": intent(topo, load_snmp_user())}
-
-
-def redact(config: str) -> str:
-    """Text with every secret masked (SNMPv3 keys, passwords, communities, auth keys): the one
-    redactor for diffs, logs, errors and JSON."""
-    for pattern, replacement in _SECRETS:
-        config = pattern.sub(replacement, config)
-    return config

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from controller.config.management import redact
+from controller.redact import redact
 from controller.paths import state_path
 
 

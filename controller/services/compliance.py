@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from controller.config.features import FEATURES, DiffLine, feature_diff, parse, 
 from controller.config.render import canonical, render_config
 from controller.config.rules import SEVERITIES, Rule, Violation, check
 from controller.model.topology import Topology
+from controller.redact import redact
 from controller.services import deploy as deploy_service
 from controller.services.verify import run_each
 from controller.store import Store
@@ -141,17 +142,19 @@ def evaluate(topo: Topology, router: str, running: str, rules: list[Rule],
     lines = parse(running)
     node = topo.routers[router]
     links = link_interfaces(topo)[router] if links is None else links
-    result = RouterResult(router, None, diff=feature_diff(want, lines))
+    result = RouterResult(router, None, diff=[
+        replace(d, text=redact(d.text), block=d.block and redact(d.block))
+        for d in feature_diff(want, lines)])
     for rule in rules:
         if not rule.applies(node.role, node.platform):
             result.rules[rule.id] = "n/a"
             continue
-        found = check(rule, lines, links)
+        found = [replace(v, message=redact(v.message)) for v in check(rule, lines, links)]
         result.violations += found
         result.rules[rule.id] = "fail" if found else "pass"
     result.compliant = not result.diff and not result.violations
     if result.diff:
-        result.unified_diff = unified_diff(canonical(want), canonical(running), router)
+        result.unified_diff = redact(unified_diff(canonical(want), canonical(running), router))
     return result
 
 

@@ -20,8 +20,9 @@ from nornir.core.task import Task
 
 from controller.errors import InputError, UnknownName
 from controller.config.render import render_config
+from controller.fileio import write_private
 from controller.model.topology import Topology
-from controller.config.management import redact
+from controller.redact import redact
 from controller.services.audit import AuditLog
 from controller.services.verify import Problem, run_each, verify
 
@@ -60,7 +61,7 @@ def write_configs(configs: dict[str, str], out: Path) -> list[Path]:
     paths = []
     for router, text in sorted(configs.items()):
         path = out / f"{router}.conf"
-        path.write_text(text)
+        write_private(path, text)  # configs carry SNMP keys and communities
         paths.append(path)
     return paths
 

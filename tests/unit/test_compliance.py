@@ -19,6 +19,7 @@ from controller.config.features import FEATURES
 from controller.config.render import render_config
 from controller.config.rules import SEVERITIES, load_rules
 from controller.model.load import load_topology
+from controller.redact import redact
 from controller.services import compliance as service
 from controller.services import deploy as deploy_service
 from controller.services import reports
@@ -105,8 +106,8 @@ def test_mutation_found_with_router_feature_and_line(router: str, kind: str,
     bad = by_router.pop(router)
     assert all(r.compliant for r in by_router.values())
     assert bad.compliant is False and feature in bad.drifted
-    assert (op, block, feature, line, text) in {(d.op, d.block, d.feature, d.line, d.text)
-                                                for d in bad.diff}
+    assert (op, block, feature, line, redact(text)) in {
+        (d.op, d.block, d.feature, d.line, d.text) for d in bad.diff}  # secrets redacted
     assert {v.rule for v in bad.violations} == rules
     assert all(bad.rules[r] == "fail" for r in rules)
     assert all(v.line is not None for v in bad.violations)
@@ -115,7 +116,7 @@ def test_mutation_found_with_router_feature_and_line(router: str, kind: str,
     data = json.loads(json.dumps(report.as_dict()))
     entry = next(r for r in data["routers"] if r["router"] == router)
     assert entry["compliant"] is False and entry["features"][feature] == "drift"
-    assert {"op": op, "text": text, "block": block, "feature": feature, "line": line} in entry[
+    assert {"op": op, "text": redact(text), "block": block, "feature": feature, "line": line} in entry[
         "diff"]
 
 

@@ -16,7 +16,7 @@ from controller.model.layers import ip_graph
 from controller.model.select import select_limit
 from controller.services import backup as backup_service
 from controller.services import deploy as deploy_service
-from controller.config.management import redact
+from controller.redact import redact
 from controller.services.audit import AuditLog
 from controller.services.verify import Observed, Problem, VerifyResult, evaluate
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from controller.credentials import SECRETS_FILE_ENV
-from controller.config.management import SecretsError, load_snmp_user, native_interface, redact
+from controller.config.management import SecretsError, load_snmp_user, native_interface
+from controller.redact import redact
 from controller.config.render import POLICY, render_config
 from controller.config.rules import check, load_rules
 from controller.model.load import REFERENCE_TOPOLOGY, load_topology
