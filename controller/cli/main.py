@@ -9,6 +9,7 @@ else is a bug and shows as one.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any, NamedTuple
 
 import typer
@@ -76,6 +77,10 @@ class NgkGroup(TyperGroup):
             formatter.write_dl([(name, entry.help) for name, entry in COMMANDS.items()])
 
     def invoke(self, ctx: Any) -> Any:
+        # Nornir logs each failed task with its traceback; ngk reports every device fault itself
+        # (one line per device, in the table and --json), so those tracebacks never reach stderr
+        logging.getLogger("nornir").addHandler(logging.NullHandler())
+        logging.getLogger("nornir").propagate = False
         try:
             return super().invoke(ctx)
         except NgkError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -281,3 +282,18 @@ def test_management_dies_after_commit_reverts_by_itself(lab_exclusive: Lab) -> N
     finally:
         restore_intended(lab)
     assert running(nornir(lab), NAMES) == before
+
+
+def test_wrong_key_is_one_line_per_router_on_stderr(lab_exclusive: Lab, tmp_path: Path) -> None:
+    """The whole CLI with a key the routers refuse: each router fails with one line, no
+    traceback (Nornir logs failed tasks with theirs), exit 1."""
+    keypair(tmp_path / "wrong", "not-authorised")
+    env = {**os.environ, "NGK_SSH_KEY": str(tmp_path / "wrong")}
+    proc = subprocess.run([sys.executable, "-m", "controller.cli", "deploy", "--inventory",
+                           str(inventory(lab_exclusive)), "--limit", "osl-cr1,trd-cr1"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert [x for x in proc.stderr.splitlines() if "authentication failed" in x] == [
+        f"{r} failed: {lab_exclusive.topo.routers[r].mgmt.ip}: authentication failed"
+        for r in ("osl-cr1", "trd-cr1")]
