@@ -100,17 +100,17 @@ def _show(report: DeployReport) -> None:
 
 
 def backup(
-    inventory: Optional[Path] = InventoryOption, limit: str = typer.Option(
-        None, "--limit", "-l", help="Comma-separated router ids (default: all)."),
+    inventory: Optional[Path] = InventoryOption, limit: str = LimitOption,
     to: Optional[Path] = typer.Option(None, "--to",
                                       help="Git folder (default $NGK_STATE_DIR/backups)."),
     workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,
+    topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Save every router's running config into a git folder: one commit per run."""
     from controller.services import backup as backup_service
     with user_errors():
         nr = _nornir(inventory, workers, insecure)
-        names = [n.strip() for n in limit.split(",")] if limit else None
+        names = select_limit(topology(topology_path), limit) if limit else None
         unknown = sorted(set(names or ()) - set(nr.inventory.hosts))
         if unknown:
             raise UnknownName(f"not in the inventory: {', '.join(unknown)}")

@@ -11,7 +11,7 @@ from typing import Any
 from nornir.core import Nornir
 from nornir.core.task import Task
 
-from controller.services.verify import run_each
+from controller.southbound.nornir_run import run_each
 
 @dataclass
 class BackupReport:

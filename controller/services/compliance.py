@@ -22,7 +22,7 @@ from controller.config.rules import SEVERITIES, Rule, Violation, check
 from controller.model.topology import Topology
 from controller.redact import redact
 from controller.services import deploy as deploy_service
-from controller.services.verify import run_each
+from controller.southbound.nornir_run import run_each
 from controller.store import Store
 
 Progress = Callable[[str, str], None]  # (router, message)

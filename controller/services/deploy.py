@@ -24,7 +24,8 @@ from controller.fileio import write_private
 from controller.model.topology import Topology
 from controller.redact import redact
 from controller.services.audit import AuditLog
-from controller.services.verify import Problem, run_each, verify
+from controller.services.verify import Problem, verify
+from controller.southbound.nornir_run import run_each
 
 POLICIES = ("atomic", "per-device")
 Progress = Callable[[str, str], None]  # (router, message)

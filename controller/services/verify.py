@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from nornir.core import Nornir
 from nornir.core.task import Task
 
 from controller.model.topology import IpLink, Topology
+from controller.southbound.nornir_run import run_each
 
 COMMANDS = ("show ip ospf neighbor json", "show bfd peers json", "show ip route json")
 
@@ -124,24 +125,6 @@ def _ping_all(task: Task, targets: list[str]) -> list[str]:
 def _lost(result: dict[str, Any]) -> bool:
     ok = result.get("success")
     return not ok or ok["packet_loss"] >= ok["probes_sent"]
-
-
-def run_each(nr: Nornir, names: Iterable[str], fn: Callable[..., Any],
-             **kwargs: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """Run a task on the named hosts in parallel: (results, errors) keyed by host."""
-    names = set(names)
-    if not names:
-        return {}, {}
-    res = nr.filter(filter_func=lambda h: h.name in names).run(task=fn, on_failed=True, **kwargs)
-    ok, errors = {}, {}
-    for host, multi in res.items():
-        if multi.failed:
-            exc = multi[0].exception
-            errors[host] = (str(exc).strip().splitlines() or [type(exc).__name__])[0] \
-                if exc is not None else "failed"
-        else:
-            ok[host] = multi[0].result
-    return ok, errors
 
 
 def verify(topo: Topology, nr: Nornir, *, ping_from: Iterable[str] = (), timeout: float = 30,

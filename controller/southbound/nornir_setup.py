@@ -13,7 +13,6 @@ from typing import Any
 from nornir import InitNornir
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Inventory
-from nornir.core.plugins.inventory import InventoryPluginRegister
 from nornir.plugins.inventory import SimpleInventory
 
 from controller.credentials import Login, load_secrets
@@ -72,8 +71,6 @@ class NgkInventory:
         raise _input_error(self.dir, "no known_hosts file to check SSH host keys against "
                                      "(use --insecure only if you mean it)")
 
-
-InventoryPluginRegister.register(PLUGIN, NgkInventory)
 
 
 def build_nornir(inventory_dir: str | Path, *, workers: int = 10, insecure: bool = False,

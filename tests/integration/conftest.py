@@ -3,8 +3,7 @@
 Under pytest-xdist every worker process runs this session fixture. A file lock (fcntl) makes
 exactly one of them build the lab; each worker registers its PID in a users file and the last
 worker to leave brings the lab down (a worker that started after that rebuilds it — correct, only
-slower). Tests are also marked `xdist_group("lab")`, so `--dist loadgroup` keeps them in one
-worker. Tests that inject failures take the `lab_exclusive` lock (readers take `lab_shared`),
+slower). Tests that inject failures take the `lab_exclusive` lock (readers take `lab_shared`),
 so they never disturb each other even when spread over workers.
 
 The lab runs the reference topology with its management subnet moved to 172.31.200.0/24, so
@@ -14,10 +13,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,18 @@ links:
 def tiny_topology(out: Path, mgmt: str) -> Path:
     out.write_text(TINY.format(mgmt=mgmt))
     return out
+
+
+def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.1, what: str = "") -> Any:
+    """The one polling helper of the tests: `check()`'s first truthy value within `timeout`
+    seconds; on timeout the test fails, naming what it waited for and the last value seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() >= deadline:
+            break
+        time.sleep(step)
+    if not value:
+        pytest.fail(f"timed out after {timeout} s waiting for {what or 'the condition'} "
+                    f"(last value {value!r})")
+    return value

@@ -20,7 +20,7 @@ from controller.cli import compliance as cli
 from controller.services.deploy import deploy, intended
 from controller.southbound.nornir_setup import build_nornir
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 ROUTER = "amk-ce1"  # a member-site CE with one link: changes here disturb little
 DESCRIPTION = "description hand-made change"
 ROUTE = "ip route 0.0.0.0/0 Null0"

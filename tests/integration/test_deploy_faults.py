@@ -28,12 +28,12 @@ from controller.lab.state import LabState
 from controller.lab.up import lab_up
 from controller.model.load import load_topology
 from controller.services.deploy import DeployReport, deploy, intended
-from controller.services.verify import run_each
+from controller.southbound.nornir_run import run_each
 from controller.southbound.nornir_setup import build_nornir
 
-from conftest import Lab, skip_reason, tiny_topology
+from conftest import Lab, skip_reason, tiny_topology, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 NAMES = ["amk-ce1", "krs-ce1", "unn-ce1"]  # member-site CEs: changes here disturb little
 VICTIM = "krs-ce1"
 TIMEOUT = 10  # per SSH operation: a frozen session fails after this
@@ -92,15 +92,6 @@ def in_netns_running(lab: Lab, router: str) -> str:
     out = subprocess.run(["vtysh", "-N", lab.state.routers[router].netns, "-c",
                           "show running-config"], capture_output=True, text=True, timeout=10)
     return canonical(out.stdout)
-
-
-def wait_for(check: Callable[[], bool], timeout: float, step: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return check()
 
 
 def restore_intended(lab: Lab) -> None:

@@ -21,7 +21,7 @@ from controller.services.backup import backup
 from controller.services.deploy import deploy, intended
 from controller.southbound.nornir_setup import build_nornir
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 LINK = "amk-1"  # amk-ce1 eth1 <-> bod-pe1 eth6
 
 
@@ -30,7 +30,7 @@ def inventory(lab) -> Path:
 
 
 def running(nr, names: list[str]) -> dict[str, str]:
-    from controller.services.verify import run_each
+    from controller.southbound.nornir_run import run_each
     out, errors = run_each(nr, names, lambda task: task.host.get_connection(
         "napalm", task.nornir.config).get_config(retrieve="running")["running"])
     nr.close_connections(on_failed=True)

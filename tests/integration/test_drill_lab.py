@@ -20,7 +20,7 @@ from controller.lab.faults import lab_cut
 from controller.lab.state import LabState
 from controller.services.drills import DrillOptions, run_drill
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 SPAN = "osl-ham-rail"  # carries osl-trd-2, the Oslo-Trondheim link the IGP prefers
 CLI = "from controller.cli.main import app; app()"
 

@@ -32,9 +32,9 @@ from controller.southbound.snmp.inventory import Target, load_inventory
 from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, SYS_NAME, dotted
 from controller.southbound.snmp.poller import poll_once
 
-from conftest import LAB, Lab, skip_reason, tiny_topology
+from conftest import LAB, Lab, skip_reason, tiny_topology, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 SYS_NAME_0 = f"{dotted(SYS_NAME)}.0"
 
 
@@ -66,16 +66,6 @@ def fib_gateway(lab: Lab, router: str, dest: str) -> str | None:
     out = subprocess.run(["ip", "-n", lab.state.routers[router].netns, "-j", "route", "get", dest],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)[0].get("gateway")
-
-
-def wait_for(check, timeout: float, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    return check()
 
 
 def lab_targets(lab: Lab) -> dict[str, Target]:

@@ -28,7 +28,7 @@ from controller.lab.up import is_alive
 
 from conftest import skip_reason, tiny_topology
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 LAB = "ngk-sig"
 SUBNET = "172.31.238.0/24"
 RUNS = int(os.environ.get("NGK_INTERRUPT_RUNS", "20"))

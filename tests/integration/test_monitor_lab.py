@@ -29,7 +29,7 @@ from controller.southbound.snmp.inventory import load_inventory
 from controller.southbound.snmp.traps import TrapReceiver
 from controller.store import Store
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 SPAN = "osl-ham-rail"  # carries osl-ham-2 and osl-trd-2 (the Oslo-Trondheim link the IGP prefers)
 INTERVAL_S = 1.0  # poll interval of the cut test
 HOLD_S = 3.0  # the cut lasts at least this long

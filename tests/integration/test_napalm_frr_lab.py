@@ -14,7 +14,7 @@ from napalm.base.exceptions import (
 from controller.config.render import canonical, render_config
 from napalm_frr import FRRDriver, check
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 ROUTER = "amk-ce1"  # a member-site CE with one link: changes here disturb little
 
 

@@ -13,7 +13,7 @@ from controller import data
 from controller.lab.status import lab_status
 from controller.services.deploy import intended
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab")]
+pytestmark = pytest.mark.integration
 PLAYBOOKS = data.path("playbooks")
 NGK = [sys.executable, "-c", "from controller.cli.main import app; app()"]
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,13 @@ def test_with_the_lab_up_every_command_reads_its_inventory(lab_root: Path,
     lab_inventory = up(lab_root, "ngk")  # state says up; its inventory is missing
     code, out = run(*command)
     assert code == 2 and str(lab_inventory / "hosts.yaml") in out, out
+
+
+def test_the_nornir_inventory_plugin_is_found_through_its_entry_point():
+    """Nornir finds NgkInventory by name from the installed entry point, without ngk's module
+    having been imported (no registration by import side effect)."""
+    code = ("import sys; from nornir.core.plugins.inventory import InventoryPluginRegister as R;"
+            "R.auto_register(); p = R.get_plugin('NgkInventory');"
+            "print(p.__module__, p.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["controller.southbound.nornir_setup", "NgkInventory"]
