@@ -127,6 +127,13 @@ class Topology:
         """The IP links with an end on `router`."""
         return self._router_links.get(router, ())
 
+    @cached_property
+    def link_ends(self) -> dict[tuple[str, str], tuple[IpLink, Endpoint]]:
+        """The one link-endpoint map: (router, interface) -> (the IP link ending there, its far
+        end)."""
+        return {(near.router, near.interface): (link, far) for link in self.links.values()
+                for near, far in ((link.a, link.b), (link.b, link.a))}
+
     # indexes, built once per (immutable) topology
     @cached_property
     def _router_links(self) -> dict[str, tuple[IpLink, ...]]:

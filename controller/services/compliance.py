@@ -129,9 +129,8 @@ class ComplianceReport:
 def link_interfaces(topo: Topology) -> dict[str, set[str]]:
     """Per router, its interfaces that carry an IP link of the model."""
     out: dict[str, set[str]] = {r: set() for r in topo.routers}
-    for link in topo.links.values():
-        for end in (link.a, link.b):
-            out[end.router].add(end.interface)
+    for router, interface in topo.link_ends:
+        out[router].add(interface)
     return out
 
 

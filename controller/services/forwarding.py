@@ -46,8 +46,7 @@ def walk(topo: Topology, fib: Fib, src: str, dst: str) -> dict[str, Any]:
     Returns {"paths": complete router paths (sorted), "broken": descriptions of branches that
     end without reaching dst (no route, unknown interface, loop)}."""
     prefix = f"{topo.routers[dst].loopback.ip}/32"
-    peers = {(e.router, e.interface): (link.id, o.router) for link in topo.links.values()
-             for e, o in ((link.a, link.b), (link.b, link.a))}
+    peers = {k: (link.id, far.router) for k, (link, far) in topo.link_ends.items()}
     paths: list[list[str]] = []
     broken: list[str] = []
     stack = [[src]]

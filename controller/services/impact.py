@@ -26,16 +26,14 @@ class ImpactMapper:
     def __init__(self, topo: Topology):
         self.topo = topo
         self.analysis = FailureAnalysis(topo)
-        self.by_endpoint = {(end.router, end.interface): link.id for link in topo.links.values()
-                            for end in (link.a, link.b)}
-        self.by_neighbor = {(end.router, str(far.address.ip)): (end.interface, link.id)
-                            for link in topo.links.values()
-                            for end, far in ((link.a, link.b), (link.b, link.a))}
+        self.by_endpoint = {k: link.id for k, (link, _) in topo.link_ends.items()}
+        self.by_neighbor = {(router, str(far.address.ip)): (interface, link.id)
+                            for (router, interface), (link, far) in topo.link_ends.items()}
         self.neighbors: dict[str, list[tuple[str, str]]] = {}  # router -> (interface, far address)
         for (router, address), (interface, _) in sorted(self.by_neighbor.items()):
             self.neighbors.setdefault(router, []).append((interface, address))
-        self.by_address = {(end.router, str(end.address.ip)): end.interface
-                           for link in topo.links.values() for end in (link.a, link.b)}
+        self.by_address = {(far.router, str(far.address.ip)): far.interface
+                           for link, far in topo.link_ends.values()}
         self.pairs = dc_router_pairs(topo)
         self.intact = RouterGraph(topo)
         self.before = {p: self.intact.paths(p[2], p[3]) for p in self.pairs}
