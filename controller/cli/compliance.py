@@ -6,7 +6,7 @@ import signal
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -17,11 +17,10 @@ from controller.cli.common import InventoryOption, inventory as inventory_dir
 from controller.cli.deploy import InsecureOption, LimitOption
 from controller.config.rules import SEVERITIES, load_rules
 from controller.model.select import select_limit
-from controller.services import compliance as service
-from controller.services import reports
-from controller.services import schedule as scheduling
-from controller.southbound.nornir_setup import build_nornir
-from controller.store import Store
+
+if TYPE_CHECKING:
+    from controller.services.compliance import ComplianceReport
+    from controller.services.schedule import JobRun
 
 WorkersOption = typer.Option(20, "--workers", "-w", min=1, help="Routers read in parallel.")
 EXIT_VIOLATION, EXIT_UNKNOWN = 1, 3
@@ -57,6 +56,11 @@ def compliance(
 
     Exit 0 all good, 1 a rule at/above the threshold failed (or the fix failed), 2 bad input,
     3 no such rule failure but some routers unknown (unreachable)."""
+    from controller.services import compliance as service
+    from controller.services import reports
+    from controller.southbound.nornir_setup import build_nornir
+    from controller.store import Store
+
     if ctx.invoked_subcommand is not None:
         return
     if commit and not fix:
@@ -83,7 +87,9 @@ def compliance(
         raise typer.Exit(EXIT_UNKNOWN)
 
 
-def _show(report: service.ComplianceReport) -> None:
+def _show(report: ComplianceReport) -> None:
+    from controller.services import reports
+
     findings = reports.finding_rows(report)
     if findings:
         table("Findings", ["router", "rule / diff", "feature", "severity", "where", "line",
@@ -105,6 +111,10 @@ def history(
     db: Optional[str] = StoreOption, as_json: bool = JsonOption,
 ) -> None:
     """Score trend of the last runs and, for each open finding, when it started."""
+    from controller.services import compliance as service
+    from controller.services import reports
+    from controller.store import Store
+
     store = Store(db)
     if not store.exists():
         fail(f"no compliance history at {store.name}")
@@ -128,6 +138,8 @@ def schedule(
     as_json: bool = JsonOption,
 ) -> None:
     """Run compliance, uptime and backup jobs on cron schedules; a job never overlaps itself."""
+    from controller.services import schedule as scheduling
+
     with user_errors():
         plan = scheduling.load_schedule(config)
     jobs = {j.name: j for j in plan.jobs}
@@ -152,7 +164,7 @@ def schedule(
     scheduling.Scheduler(plan, on_result=_print_run).loop(stop)
 
 
-def _print_run(result: scheduling.JobRun) -> None:
+def _print_run(result: JobRun) -> None:
     console.print(f"job {result.job}: {result.status} in {result.seconds:g} s"
                   + (f" (exit {result.exit_code})" if result.exit_code else "")
                   + (f": {result.output.strip()[-300:]}" if result.output else ""),

@@ -14,11 +14,6 @@ from controller.cli.common import (
     InventoryOption, JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail,
     table, topology, user_errors)
 from controller.cli.common import inventory as inventory_dir
-from controller.services.monitor import app as service
-from controller.services import uptime as uptime_service
-from controller.services.alerts import Alerts, sink
-from controller.southbound.snmp.inventory import load_inventory
-from controller.store import Store
 
 
 
@@ -45,6 +40,11 @@ def monitor(
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Poll every router of the inventory over SNMP; record state, events and their impact."""
+    from controller.services.alerts import Alerts, sink
+    from controller.services.monitor import app as service
+    from controller.southbound.snmp.inventory import load_inventory
+    from controller.store import Store
+
     inventory = inventory_dir(inventory)
     targets, problems = load_inventory(inventory)
     for diag in problems:
@@ -96,6 +96,9 @@ def uptime(
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Availability and downtime per router, IP link and datacentre pair."""
+    from controller.services import uptime as uptime_service
+    from controller.store import Store
+
     now = time.time()
     with user_errors():
         start, end = parse_time(since, now), parse_time(until, now) if until else now

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import typer
 
-from controller.analysis.draw import draw as render
 from controller.cli.common import (
     JsonOption,
     TopologyOption,
@@ -16,7 +15,6 @@ from controller.cli.common import (
     user_errors,
 )
 from controller.fileio import check_writable
-from controller.model.importer import import_graphml, write_topology_yaml
 from controller.model.load import check_topology, topology_path
 
 app = typer.Typer(help="Check, import and draw topologies.", no_args_is_help=True)
@@ -63,6 +61,8 @@ def import_(
     as_json: bool = JsonOption,
 ) -> None:
     """Convert a Topology Zoo GraphML file into a topology YAML (rules: docs/availability.md)."""
+    from controller.model.importer import import_graphml, write_topology_yaml  # networkx
+
     check_writable(out)
     with user_errors():
         doc, warnings = import_graphml(file)
@@ -92,6 +92,8 @@ def draw(
     as_json: bool = JsonOption,
 ) -> None:
     """Draw the topology map, optionally with a diverse path pair or a failure."""
+    from controller.analysis.draw import draw as render  # matplotlib: only when drawing
+
     check_writable(out)
     topo = topology(topology_file)
     with user_errors():
