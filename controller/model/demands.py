@@ -65,7 +65,7 @@ def endpoint(topo: Topology, ref: str) -> Endpoint:
     if kind in ("", "site"):
         try:
             site = topo.resolve_site(ident)
-        except KeyError:
+        except (KeyError, InputError):  # resolve_site raises UnknownName (an InputError)
             if kind:
                 raise
         else:
@@ -192,7 +192,7 @@ class _Checker:
             return None
         try:
             return endpoint(self.topo, ref)
-        except KeyError as exc:
+        except (KeyError, InputError) as exc:
             self.error(path, str(exc.args[0]))
             return None
 

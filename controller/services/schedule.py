@@ -179,6 +179,8 @@ def load_schedule(path: str | Path) -> Schedule:
         if cron is not None and spec.get("task") in TASKS:
             jobs.append(Job(str(name), cron, spec["task"], tuple(str(a) for a in args),
                             timeout))
+    if not isinstance(data.get("lock_dir") or "", str):
+        diags.append(doc.diag(("lock_dir",), "lock_dir is a directory path"))
     if diags:
         raise InputError(diags)
     return Schedule(tuple(jobs), Path(data.get("lock_dir") or DEFAULT_LOCK_DIR))

@@ -128,7 +128,7 @@ def load_inventory(directory: str | Path) -> tuple[list[Target], list[Diagnostic
     for name, host in hosts.data.items():
         try:
             targets.append(_target(str(name), host, base, groups, defaults))
-        except (ValueError, InputError) as exc:
+        except (ValueError, InputError, OSError) as exc:
             diags.append(hosts.diag((str(name),), f"host {name}: {exc}"))
     return targets, diags
 
