@@ -85,7 +85,7 @@ def load_playbook(path: str | Path, overrides: dict[str, Any] | None = None,
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or not data["steps"]:
         raise InputError([doc.diag((), "a playbook is a mapping with a non-empty list 'steps'")])
-    for key in sorted(data.keys() - {"name", "description", "vars", "steps"}):
+    for key in sorted(data.keys() - {"name", "description", "vars", "steps"}, key=str):
         diags.append(doc.diag((key,), f"unknown field {key!r}"))
     if not isinstance(data.get("vars") or {}, dict):
         raise InputError([doc.diag(("vars",), "vars must be a mapping of names to values")])
@@ -133,10 +133,10 @@ def _step(doc: Document, i: int, raw: Any, variables: dict[str, Any],
     if not isinstance(raw, dict):
         diags.append(doc.diag(path, "a step must be a mapping"))
         return None
-    for key in sorted(raw.keys() - {"name", "action", "targets", "args", "on_failure"}):
+    for key in sorted(raw.keys() - {"name", "action", "targets", "args", "on_failure"}, key=str):
         diags.append(doc.diag(path + (key,), f"unknown field {key!r}"))
     action = raw.get("action")
-    if action not in actions:
+    if not isinstance(action, str) or action not in actions:
         diags.append(doc.diag(path + ("action",), f"unknown action {action!r} (known: "
                                                   f"{', '.join(sorted(actions))})"))
         return None
