@@ -288,7 +288,8 @@ class FRRDriver(NetworkDriver):
         if format != "text":
             raise NotImplementedError("FRR configs are text")
         out: models.ConfigDict = {"running": "", "startup": "", "candidate": ""}
-        commands = {"running": self._vtysh("show running-config"), "startup": f"{self.as_frr}cat {self.conf}",
+        commands = {"running": self._vtysh("show running-config"),
+                    "startup": f"{self.as_frr}cat {self.conf}",
                     "candidate": f"{{ {self.guard}\ncat candidate.conf merge.conf 2>/dev/null "
                                  "|| true; }"}
         wanted = [k for k in commands if retrieve in ("all", k)]

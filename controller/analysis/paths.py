@@ -124,7 +124,8 @@ class PathFinder:
     def pair(self, src: str, dst: str, diversity: str = "link") -> dict:
         """The optimal diverse pair from src to dst (site ids or unique names): the JSON dict."""
         if diversity not in DIVERSITIES:
-            raise UnknownName(f"unknown diversity {diversity!r} (use one of {', '.join(DIVERSITIES)})")
+            raise UnknownName(f"unknown diversity {diversity!r}"
+                              f" (use one of {', '.join(DIVERSITIES)})")
         src, dst = self.topo.resolve_site(src), self.topo.resolve_site(dst)
         out = {"src": src, "dst": dst, "diversity": diversity, "metric": self.metric, "paths": [],
                "total": None, "diverse": False, "shared": {"spans": [], "sites": [], "srlgs": []},

@@ -69,7 +69,8 @@ def compliance(
     with user_errors():
         rules = load_rules(rules_file)
         routers = select_limit(topo, limit)
-        nr = None if recorded else build_nornir(inventory_dir(inventory), workers=workers, insecure=insecure)
+        nr = None if recorded else build_nornir(inventory_dir(inventory),
+                                                workers=workers, insecure=insecure)
         store = None if no_history else Store(db)
         report = service.compliance(topo, routers, rules, threshold=threshold, nr=nr,
                                     recorded_dir=recorded, store=store, fix=fix, commit=commit,

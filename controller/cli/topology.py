@@ -22,7 +22,8 @@ app = typer.Typer(help="Check, import and draw topologies.", no_args_is_help=Tru
 
 @app.command()
 def validate(
-    file: Path = typer.Argument(None, help="Topology YAML (default: $NGK_TOPOLOGY or the reference)."),
+    file: Path = typer.Argument(None,
+                                help="Topology YAML (default: $NGK_TOPOLOGY or the reference)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Check a topology file and report every error at once (exit 2 on any error)."""

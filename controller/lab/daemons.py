@@ -149,7 +149,8 @@ def tune_snmpd(router: Router, creds: Credentials) -> None:
     try:
         asyncio.run(snmp_set(target, [(IFTABLE_CACHE_TIMEOUT, 0)]))
     except SnmpError as exc:
-        raise LabError(f"{router.id}: snmpd did not take the ifTable cache timeout: {exc}") from None
+        raise LabError(f"{router.id}: snmpd did not take the ifTable "
+                       f"cache timeout: {exc}") from None
 
 
 def start_frr(rs: RouterState, on_pid: Callable[[str, int], None]) -> None:

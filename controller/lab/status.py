@@ -142,7 +142,8 @@ def _status(name: str, state: LabState, rows: list[dict[str, Any]]) -> dict[str,
             "failures": [f["element"] for f in state.failures], "routers": rows}
 
 
-def lab_wait(name: str = DEFAULT_LAB, timeout: float = 60.0, interval: float = 0.5) -> dict[str, Any]:
+def lab_wait(name: str = DEFAULT_LAB, timeout: float = 60.0,
+             interval: float = 0.5) -> dict[str, Any]:
     """Poll the routing state until converged; LabError (exit 1) on timeout."""
     deadline = time.monotonic() + timeout
     start = time.monotonic()

@@ -145,7 +145,8 @@ class _Checker:
             raise InputError([self.doc.diag((), "a demands file must be a mapping with "
                                                 "'demands' and/or 'gravity'")])
         for key in sorted(data.keys() - SECTIONS, key=str):
-            self.error((str(key),), f"unknown section {key!r} (known: {', '.join(sorted(SECTIONS))})")
+            self.error((str(key),), f"unknown section {key!r}"
+                       f" (known: {', '.join(sorted(SECTIONS))})")
         if "demands" not in data and "gravity" not in data:
             self.error((), "no 'demands' and no 'gravity' section: nothing to route")
         share = PRIORITY_SHARE

@@ -112,7 +112,8 @@ def resolve_element(topo: Topology, ref: str) -> Element:
     if ":" in ref:
         kind, ident = ref.split(":", 1)
         if kind not in kinds:
-            raise UnknownName(f"unknown failure kind {kind!r} (use one of {', '.join(FAILURE_KINDS)})")
+            raise UnknownName(f"unknown failure kind {kind!r}"
+                              f" (use one of {', '.join(FAILURE_KINDS)})")
         if kind == "site":
             ident = topo.resolve_site(ident)
         if ident not in kinds[kind]:

@@ -148,7 +148,8 @@ class _Builder:
             self.error((), "a topology file must be a mapping with sites, spans, routers, links")
             return None, self.diags
         for key in sorted(data.keys() - SECTIONS, key=str):
-            self.error((str(key),), f"unknown section {key!r} (known: {', '.join(sorted(SECTIONS))})")
+            self.error((str(key),), f"unknown section {key!r}"
+                       f" (known: {', '.join(sorted(SECTIONS))})")
         settings = self.settings(data.get("settings") or {})
         pools = self.pools(data.get("addressing") or {})
         sites = self.sites(data)
@@ -324,7 +325,8 @@ class _Builder:
             if metric is None:
                 metric = max(1, round(latency * 100))
             elif isinstance(metric, bool) or not isinstance(metric, int) or not 1 <= metric <= 65535:
-                self.error(path + ("metric",), f"metric must be an integer 1..65535, got {metric!r}")
+                self.error(path + ("metric",),
+                           f"metric must be an integer 1..65535, got {metric!r}")
                 continue
             cap = e.get("capacity_gbps", 10)
             cap = self.number(path + ("capacity_gbps",), cap) if cap is not None else 10.0

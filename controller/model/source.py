@@ -143,7 +143,8 @@ def load_yaml(path: str | Path) -> Document:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError([Diagnostic(name, None, "", f"cannot read file: {exc.strerror}")]) from None
+        raise InputError([Diagnostic(name, None, "",
+                                     f"cannot read file: {exc.strerror}")]) from None
     except UnicodeDecodeError:
         raise InputError([Diagnostic(name, None, "", "file is not UTF-8 text")]) from None
     return parse_yaml(text, name)

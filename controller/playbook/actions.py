@@ -114,7 +114,8 @@ def snmp_check(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcom
     from controller.southbound.snmp.inventory import load_inventory
     from controller.store import Store
     hosts, _ = load_inventory(_inventory(ctx))
-    result = run_monitor([h for h in hosts if h.router in targets], Store(), ctx.topology, once=True)
+    result = run_monitor([h for h in hosts if h.router in targets], Store(), ctx.topology,
+                         once=True)
     links = link_interfaces(ctx.topology)
     down = [f"{r['router']}:{i}" for r in result["routers"] for i, s in r["interfaces"].items()
             if s != "up" and i in links[r["router"]]]

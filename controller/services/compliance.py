@@ -287,7 +287,8 @@ def compliance(topo: Topology, routers: list[str], rules: list[Rule], *,
     if threshold not in RANK:
         raise InputError(f"severity threshold must be one of {', '.join(SEVERITIES)}")
     if (nr is None) == (recorded_dir is None):
-        raise InputError("give either an inventory (live routers) or a directory of recorded configs")
+        raise InputError("give either an inventory (live routers) "
+                         "or a directory of recorded configs")
     if fix and nr is None:
         raise InputError("--fix needs live routers: use an inventory, not recorded configs")
     running, errors = collect(nr, routers) if nr is not None else recorded(recorded_dir, routers)

@@ -55,7 +55,8 @@ class ImpactMapper:
         """The router's interface with this IP link address."""
         return self.by_address.get((router, address))
 
-    def elements(self, routers_down: set[str], interfaces_down: set[tuple[str, str]]) -> list[Element]:
+    def elements(self, routers_down: set[str],
+                 interfaces_down: set[tuple[str, str]]) -> list[Element]:
         """Topology elements for down routers and down (router, interface) pairs; the rest of
         what the monitor sees (management ports, unknown routers) maps to nothing."""
         out = [Element("router", r) for r in sorted(routers_down) if r in self.topo.routers]

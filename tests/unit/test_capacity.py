@@ -190,7 +190,7 @@ def brute_report(topo: Topology, demands: Demands, depth: int, kinds) -> dict:
     els = elements(topo, kinds)
     scenarios = [()] + ([(e,) for e in els] if depth else []) + \
         (list(combinations(els, 2)) if depth == 2 else [])
-    cap = {(l.id, r): l.capacity_gbps for l in topo.links.values() for r in (l.a.router, l.b.router)}
+    cap = {(lk.id, r): lk.capacity_gbps for lk in topo.links.values() for r in (lk.a.router, lk.b.router)}
     worst = {k: 0.0 for k in cap}
     cls = {k: [0.0] * len(CLASSES) for k in cap}
     routed = [True] * len(demands.demands)
@@ -237,8 +237,8 @@ def check_report(topo: Topology, demands: Demands, depth: int, kinds) -> None:
         assert d["routed_gbps"] == pytest.approx(d["gbps"] if ok else 0.0)
     assert summary["max_utilisation"] == pytest.approx(
         max(want["worst"][k] / cap for k, cap in
-            {(l.id, r): l.capacity_gbps for l in topo.links.values()
-             for r in (l.a.router, l.b.router)}.items()), abs=TOL)
+            {(lk.id, r): lk.capacity_gbps for lk in topo.links.values()
+             for r in (lk.a.router, lk.b.router)}.items()), abs=TOL)
 
 
 @pytest.mark.parametrize("depth", [0, 1, 2])
@@ -263,7 +263,7 @@ def test_depth2_report_matches_brute_force_on_zoo(tmp_path: Path) -> None:
 def pyntm_loads(topo: Topology, demands: Demands, els) -> dict:
     model = pyNTM.FlexModel(set(), set(), set(), set())
     rows = []
-    for i, link in enumerate(sorted(topo.links.values(), key=lambda l: l.id)):
+    for i, link in enumerate(sorted(topo.links.values(), key=lambda lk: lk.id)):
         for near, far in ((link.a, link.b), (link.b, link.a)):
             rows.append({"name": near.interface, "node": near.router, "remote_node": far.router,
                          "cost": CE_COST if topo.routers[near.router].role == "ce" else link.metric,
@@ -278,7 +278,7 @@ def pyntm_loads(topo: Topology, demands: Demands, els) -> dict:
     for r in down.routers:
         model.fail_node(r)
     model.update_simulation()
-    names = {(e.router, e.interface): l.id for l in topo.links.values() for e in (l.a, l.b)}
+    names = {(e.router, e.interface): lk.id for lk in topo.links.values() for e in (lk.a, lk.b)}
     return {(names[(i.node_object.name, i.name)], i.node_object.name): i.traffic
             for i in model.interface_objects if not i.failed}
 

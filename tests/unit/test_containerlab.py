@@ -74,9 +74,9 @@ def test_every_router_and_link_is_there(lab):
         assert node["mgmt-ipv4"] == str(router.mgmt.ip)
         assert node["labels"] == {"site": router.site, "role": router.role}
     got = collections.Counter(frozenset(link["endpoints"]) for link in doc["topology"]["links"])
-    want = collections.Counter(frozenset({f"{l.a.router}:{l.a.interface}",
-                                          f"{l.b.router}:{l.b.interface}"})
-                               for l in TOPO.links.values())
+    want = collections.Counter(frozenset({f"{lk.a.router}:{lk.a.interface}",
+                                          f"{lk.b.router}:{lk.b.interface}"})
+                               for lk in TOPO.links.values())
     assert got == want
     used = [e for link in doc["topology"]["links"] for e in link["endpoints"]]
     assert len(used) == len(set(used)) and not any(e.endswith(":eth0") for e in used)

@@ -101,7 +101,7 @@ def test_self_loops_skipped_and_parallel_kept(tmp_path: Path) -> None:
     out = tmp_path / "t.yaml"
     write_topology_yaml(doc, out)
     topo = load_topology(out)
-    assert [len([l for l in topo.links.values() if topo.link_sites(l) == ("tromso", "tromso-2")])] == [2]
+    assert [len([lk for lk in topo.links.values() if topo.link_sites(lk) == ("tromso", "tromso-2")])] == [2]
 
 
 @pytest.mark.parametrize("content", [None, "not xml at all", "<?xml version='1.0'?><foo/>",

@@ -88,8 +88,8 @@ def test_unknown_router_is_a_key_error():
 
 
 def test_flattened_leaf_count(topo):
-    rid = max(topo.routers, key=lambda r: sum(l.a.router == r or l.b.router == r
-                                              for l in topo.links.values()))
+    rid = max(topo.routers, key=lambda r: sum(lk.a.router == r or lk.b.router == r
+                                              for lk in topo.links.values()))
     payload = render_interfaces(topo, rid)
     leaves, entries = flatten(payload.xml, payload.keys)
     n = len(parsed(payload.xml))
