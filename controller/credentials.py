@@ -20,6 +20,7 @@ ever appears in a repr, a log line or an error message (errors name the file, li
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,22 +113,34 @@ def secrets_path(env: Mapping[str, str]) -> tuple[Path, bool]:
     return Path(env.get("HOME") or Path.home()) / DEFAULT_SECRETS_FILE, False
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return True  # a default path that cannot even be checked: let the reader say why
+
+
 def _in_git_checkout(path: Path) -> bool:
     return any((parent / ".git").exists() for parent in path.parents)
 
 
 def read_secrets_file(path: Path) -> Document:
     """Parse a secrets file after checking where it lives and who may read it."""
-    path = path.expanduser().resolve()
-    if _in_git_checkout(path):
+    try:
+        path = path.expanduser().resolve()
+        in_git, st = _in_git_checkout(path), path.stat()
+    except (OSError, ValueError) as exc:  # missing, too long, NUL, loop, no permission
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SecretsError(f"secrets file {str(path)[:200]!r} cannot be read: "
+                           f"{reason.lower()}") from None
+    if in_git:
         raise SecretsError(f"secrets file {path} is inside a git checkout: keep it outside")
-    if not path.is_file():
-        raise SecretsError(f"secrets file {path} does not exist")
-    mode = path.stat().st_mode
-    if mode & 0o077:
+    if not stat.S_ISREG(st.st_mode):
+        raise SecretsError(f"secrets file {path} is not a regular file")
+    if st.st_mode & 0o077:
         raise SecretsError(f"secrets file {path} is accessible by group or others "
-                           f"(mode {mode & 0o777:o}): chmod 600 it")
-    if path.stat().st_size > MAX_SIZE:
+                           f"(mode {st.st_mode & 0o777:o}): chmod 600 it")
+    if st.st_size > MAX_SIZE:
         raise SecretsError(f"secrets file {path} is larger than {MAX_SIZE} bytes")
     try:
         text = path.read_text(encoding="utf-8")
@@ -187,7 +200,7 @@ def load_secrets(env: Mapping[str, str] | None = None, path: Path | None = None)
     explicit = path is not None
     if path is None:
         path, explicit = secrets_path(env)
-    if not explicit and not path.exists():
+    if not explicit and not _exists(path):
         return Secrets(env=env)
     doc = read_secrets_file(path)
     sections, hosts = parse_secrets(doc)

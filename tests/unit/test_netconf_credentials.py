@@ -12,7 +12,7 @@ from controller.cli.main import app
 from controller.model.load import load_topology
 from controller.southbound.netconf import Target, load_credentials, push, render_interfaces
 from controller.southbound.netconf.client import known_host_key
-from controller.credentials import Login
+from controller.credentials import Login, load_secrets
 from controller.errors import SecretsError
 from controller.southbound.netconf.errors import CredentialsError, HostKeyError
 
@@ -125,3 +125,16 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, monkeypatch):
         "osl-cr1", "failed", False, "")
     assert data["error"]["kind"] == "host-key" and "172.31.0.11" in data["error"]["message"]
     assert "pw-not-shown" not in out.output and "Traceback" not in out.output
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("a" * 300, "file name too long"),
+    ("missing/secrets.yaml", "no such file or directory"),
+    ("x\0y", "embedded null byte"),
+    (".", "not a regular file"),
+])
+def test_unreadable_secrets_path_is_a_secrets_error(tmp_path, name, reason):
+    with pytest.raises(SecretsError, match=reason):
+        load_secrets(env={}, path=tmp_path / name)
+    with pytest.raises(SecretsError, match=reason):  # named by the environment
+        load_secrets(env={"NGK_SECRETS_FILE": str(tmp_path / name)})
