@@ -34,6 +34,7 @@ def targets(report: dict[str, Any], topo: Topology, down: Outage) -> list[dict[s
     matched = sum(1 for f in affected if f["path_matches"])
     unaffected_lost = sum((f["lost"] or 0) + (f["restore_lost"] or 0)
                           for f in rows if not f["affected"])
+    prober_lost = sum(f.get("prober_lost") or 0 for f in rows if not f["affected"])
 
     def target(ident: str, text: str, measured: Any, limit: Any, unit: str, applies: bool,
                ok: bool, **extra: Any) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def targets(report: dict[str, Any], topo: Topology, down: Outage) -> list[dict[s
                "affected flows", round(100 * matched / len(affected), 1) if affected else None,
                100.0, "%", bool(affected), matched == len(affected)),
         target("unaffected_loss", "unaffected flows: zero loss", unaffected_lost, 0, "probes",
-               True, unaffected_lost == 0),
+               True, unaffected_lost == 0, prober_lost=prober_lost),
     ]
 
 
@@ -82,6 +83,10 @@ def verdict(report: dict[str, Any], gap_ms: float | None = None) -> dict[str, An
     for w in report.get("stalls", []):
         notes.append(f"prober stall of {w['ms']:.1f} ms at {w['at_ms']:.1f} ms ({w['source']}): "
                      "seen on every flow at once, not counted as network interruption")
+    artefacts = sum(f.get("prober_lost") or 0 for f in report["flows"])
+    if artefacts:
+        notes.append(f"{artefacts} unanswered probes were sent inside a prober stall or refused by "
+                     "this host's own send buffers: not counted as network loss")
     hidden = [f for f in rerouted if f["max_gap_ms"] is not None and f["net_gap_ms"] is not None
               and f["max_gap_ms"] > f["net_gap_ms"]]
     if hidden:

@@ -258,7 +258,7 @@ class Drill:
                                     str(self.topo.routers[d].loopback.ip))) for s, d in self.flows}
         hit = {k: fwd.uses(self.topo, before[k]["paths"], self.down) for k in self.flows}
         control = [r for k, r in recs.items() if r is not None and not hit[k]]
-        found = probe_stalls(records, control, t0, restore_at, self.opts.interval)
+        found = probe_stalls(records, control, t0, end, self.opts.interval)
         windows = [(w["start"], w["end"]) for w in found]
         rows = [self.flow_row(s, d, recs[(s, d)], before, after, t0, restore_at, end, windows)
                 for s, d in self.flows]
@@ -301,7 +301,7 @@ class Drill:
             "affected": fwd.uses(self.topo, before[(s, d)]["paths"], self.down),
             "endpoint_down": s in self.down.routers or d in self.down.routers,
             "max_gap_ms": None, "net_gap_ms": None, "outage_ms": None, "outage_end_ms": None,
-            "lost": None, "sent": 0,
+            "lost": None, "prober_lost": None, "sent": 0,
             "ongoing": None, "gap_at_ms": None,
             "restore_max_gap_ms": None, "restore_lost": None, "baseline_max_gap_ms": None,
             "predicted_path": fwd.model_path(self.topo, pred[0]) if pred else None,
@@ -319,8 +319,9 @@ class Drill:
             row.update({k: fail[k] for k in ("max_gap_ms", "net_gap_ms", "outage_ms",
                                              "outage_end_ms", "lost", "sent", "ongoing",
                                              "gap_at_ms", "sender_max_gap_ms")})
-            back = flow_stats(rec, restore_at, end)
+            back = flow_stats(rec, restore_at, end, stall_windows=stalls)
             row["restore_max_gap_ms"], row["restore_lost"] = back["max_gap_ms"], back["lost"]
+            row["prober_lost"] = fail["prober_lost"] + back["prober_lost"]
             if "probes" in self.marks:
                 base = flow_stats(rec, self.marks["probes"] + int(0.3e9), t0)
                 row["baseline_max_gap_ms"] = base["max_gap_ms"]

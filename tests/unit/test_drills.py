@@ -469,3 +469,50 @@ def test_overlapping_stall_windows_count_once():
     assert flow_stats(rec, t0, t1)["net_gap_ms"] == pytest.approx(65, abs=1)
     assert flow_stats(rec, t0, t1, stall_windows=[one])["net_gap_ms"] == pytest.approx(25, abs=1)
     assert flow_stats(rec, t0, t1, stall_windows=twice)["net_gap_ms"] == pytest.approx(25, abs=2)
+
+
+def test_loss_inside_a_stall_or_refused_by_the_host_is_a_prober_artefact():
+    """Probes 300-309 are sent inside a stall window and never answered; 320-321 were refused by
+    this host's full send buffer; 340 is lost in the network. Only 340 is network loss."""
+    rec = record(600, set(range(300, 310)) | {320, 321, 340})
+    rec.unsent = [320, 321]
+    t0, t1 = rec.sent[100], rec.sent[599]
+    window = (rec.sent[299], rec.sent[310])
+    plain = flow_stats(rec, t0, t1)
+    assert (plain["lost"], plain["prober_lost"]) == (11, 2)
+    s = flow_stats(rec, t0, t1, stall_windows=[window])
+    assert (s["lost"], s["prober_lost"]) == (1, 12)
+    assert FlowRecord.from_json(rec.as_json()).unsent == [320, 321]
+
+
+def test_unaffected_loss_in_the_restore_window_during_a_stall_is_not_counted(tmp_path):
+    """Every flow loses the probes sent 4.6-4.7 s (after the restore at 4 s) at once: a stall
+    (the control flows all went silent), so they are prober artefacts and the unaffected-loss
+    target holds; the same loss on one unaffected flow only is network loss."""
+    d = fake_drill(tmp_path, "span:osl-ham-rail", "light")
+    before = {(s, t): fwd.walk(TOPO, fib_from_model(TOPO, set()), s, t) for s, t in d.flows}
+    after = {(s, t): fwd.walk(TOPO, fib_from_model(TOPO, set(d.down.links)), s, t)
+             for s, t in d.flows}
+    window = set(range(int(3600 / 5), int(3700 / 5)))  # seqs: sends from 1 s every 5 ms
+
+    def report(lossy: int | None) -> dict:
+        records = [stalled_record(str(TOPO.routers[s].loopback.ip),
+                                  str(TOPO.routers[t].loopback.ip),
+                                  window if lossy is None or i == lossy else set())
+                   for i, (s, t) in enumerate(d.flows)]
+        return d.report(records, before, after, {"differences": [], "converged_ms": 1.0},
+                        {"event_ms": 900.0}, {}, {})
+
+    stalled = report(None)
+    assert [w["source"] for w in stalled["stalls"]] == ["control flows"]
+    loss = {t["id"]: t for t in stalled["targets"]}["unaffected_loss"]
+    unaffected = sum(1 for f in stalled["flows"] if not f["affected"])
+    assert (loss["met"], loss["measured"]) == (True, 0)
+    assert loss["prober_lost"] == unaffected * len(window)
+    assert stalled["verdict"]["ok"]
+    assert any("prober stall" in n for n in stalled["verdict"]["notes"])
+    control = next(i for i, f in enumerate(stalled["flows"]) if not f["affected"])
+    one = report(control)
+    assert one["stalls"] == []
+    loss = {t["id"]: t for t in one["targets"]}["unaffected_loss"]
+    assert (loss["met"], loss["measured"]) == (False, len(window))
