@@ -129,7 +129,9 @@ def read_secrets_file(path: Path) -> Document:
     try:
         path = path.expanduser().resolve()
         in_git, st = _in_git_checkout(path), path.stat()
-    except (OSError, ValueError) as exc:  # missing, too long, NUL, loop, no permission
+    except FileNotFoundError:
+        raise SecretsError(f"secrets file {path} does not exist") from None
+    except (OSError, ValueError) as exc:  # too long, NUL, loop, no permission
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SecretsError(f"secrets file {str(path)[:200]!r} cannot be read: "
                            f"{reason.lower()}") from None

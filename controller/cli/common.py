@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
@@ -40,12 +39,6 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Transitional: user errors now propagate to the root group (controller/cli/main.py)."""
-    yield
-
-
 def inventory(path: Path | None) -> Path:
     """The inventory to use: one rule for every command (controller.lab.state.inventory_dir)."""
     from controller.lab.state import inventory_dir
@@ -53,8 +46,7 @@ def inventory(path: Path | None) -> Path:
 
 
 def topology(path: Path | None) -> Topology:
-    with user_errors():
-        return load_topology(path)
+    return load_topology(path)
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from controller.cli.common import (
-    JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail, table, topology,
-    user_errors)
+    JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail, table, topology)
 from controller.cli.common import InventoryOption, inventory as inventory_dir
 from controller.cli.deploy import InsecureOption, LimitOption
 from controller.config.rules import SEVERITIES, load_rules
@@ -66,15 +65,14 @@ def compliance(
     if commit and not fix:
         fail("--commit only goes with --fix")
     topo = topology(topology_path)
-    with user_errors():
-        rules = load_rules(rules_file)
-        routers = select_limit(topo, limit)
-        nr = None if recorded else build_nornir(inventory_dir(inventory),
-                                                workers=workers, insecure=insecure)
-        store = None if no_history else Store(db)
-        report = service.compliance(topo, routers, rules, threshold=threshold, nr=nr,
-                                    recorded_dir=recorded, store=store, fix=fix, commit=commit,
-                                    progress=_progress)
+    rules = load_rules(rules_file)
+    routers = select_limit(topo, limit)
+    nr = None if recorded else build_nornir(inventory_dir(inventory),
+                                            workers=workers, insecure=insecure)
+    store = None if no_history else Store(db)
+    report = service.compliance(topo, routers, rules, threshold=threshold, nr=nr,
+                                recorded_dir=recorded, store=store, fix=fix, commit=commit,
+                                progress=_progress)
     if store is not None and store.errors:
         err_console.print(f"[yellow]warning:[/yellow] history not saved: {store.errors[-1][1]}")
     if junit:
@@ -141,8 +139,7 @@ def schedule(
     """Run compliance, uptime and backup jobs on cron schedules; a job never overlaps itself."""
     from controller.services import schedule as scheduling
 
-    with user_errors():
-        plan = scheduling.load_schedule(config)
+    plan = scheduling.load_schedule(config)
     jobs = {j.name: j for j in plan.jobs}
     if show:
         now = datetime.now()

@@ -10,8 +10,7 @@ import typer
 from controller import data
 from controller.analysis.failures import sweep
 from controller.analysis.paths import diverse_pair
-from controller.cli.common import Col, TopologyOption, console, fail, table, topology, \
-    user_errors
+from controller.cli.common import Col, TopologyOption, console, fail, table, topology
 from controller.cli.drill import render_report
 from controller.cli.play import render_run
 from controller.cli.lab import lab_errors, progress_display
@@ -36,8 +35,7 @@ def demo(topology_file: Path = TopologyOption,
     from controller.lab.status import lab_wait
     from controller.lab.up import lab_up
     topo = topology(topology_file)
-    with user_errors():
-        analyse(topo)
+    analyse(topo)
     with lab_errors():
         if LabState.load(lab) is None:
             with progress_display(f"bringing lab {lab} up") as step:
@@ -46,8 +44,7 @@ def demo(topology_file: Path = TopologyOption,
             console.print(f"lab {lab} is already up: reusing it", highlight=False)
         console.print(f"lab converged in {lab_wait(lab, timeout=120)['seconds']} s",
                       highlight=False)
-    with user_errors():
-        report = run_playbook(load_playbook(PLAYBOOK, topo=topo), Context(topo, lab=lab))
+    report = run_playbook(load_playbook(PLAYBOOK, topo=topo), Context(topo, lab=lab))
     render_run(report)
     for step in report["steps"]:
         if step["action"] == "drill" and step["details"].get("report"):

@@ -10,8 +10,7 @@ import typer
 
 from controller.errors import UnknownName
 from controller.cli.common import (
-    InventoryOption, JsonOption, TopologyOption, console, emit, err_console, table, topology,
-    user_errors)
+    InventoryOption, JsonOption, TopologyOption, console, emit, err_console, table, topology)
 from controller.cli.common import inventory as inventory_dir
 from controller.model.select import select_limit
 from controller.paths import state_path
@@ -41,8 +40,7 @@ def render(
     """Render the intended config of each router (stdout, or files with --out)."""
     from controller.services import deploy as deploy_service
     topo = topology(topology_path)
-    with user_errors():
-        configs = deploy_service.intended(topo, select_limit(topo, limit))
+    configs = deploy_service.intended(topo, select_limit(topo, limit))
     if out is None:
         for router, text in configs.items():
             console.print(f"[bold]# {router}[/bold]")
@@ -72,13 +70,12 @@ def deploy(
     from controller.services import deploy as deploy_service
     from controller.services.audit import AuditLog
     topo = topology(topology_path)
-    with user_errors():
-        configs = deploy_service.intended(topo, select_limit(topo, limit))
-        nr = _nornir(inventory, workers, insecure)
-        report = deploy_service.deploy(
-            topo, nr, configs, commit=commit, confirm_timeout=confirm_timeout,
-            policy="atomic" if atomic else "per-device", verify_timeout=verify_timeout,
-            audit=AuditLog(audit_log), progress=_progress)
+    configs = deploy_service.intended(topo, select_limit(topo, limit))
+    nr = _nornir(inventory, workers, insecure)
+    report = deploy_service.deploy(
+        topo, nr, configs, commit=commit, confirm_timeout=confirm_timeout,
+        policy="atomic" if atomic else "per-device", verify_timeout=verify_timeout,
+        audit=AuditLog(audit_log), progress=_progress)
     emit(report.as_dict(), as_json, lambda _: _show(report))
     if not report.ok:
         raise typer.Exit(1)
@@ -108,13 +105,12 @@ def backup(
 ) -> None:
     """Save every router's running config into a git folder: one commit per run."""
     from controller.services import backup as backup_service
-    with user_errors():
-        nr = _nornir(inventory, workers, insecure)
-        names = select_limit(topology(topology_path), limit) if limit else None
-        unknown = sorted(set(names or ()) - set(nr.inventory.hosts))
-        if unknown:
-            raise UnknownName(f"not in the inventory: {', '.join(unknown)}")
-        report = backup_service.backup(nr, to or state_path("backups"), names)
+    nr = _nornir(inventory, workers, insecure)
+    names = select_limit(topology(topology_path), limit) if limit else None
+    unknown = sorted(set(names or ()) - set(nr.inventory.hosts))
+    if unknown:
+        raise UnknownName(f"not in the inventory: {', '.join(unknown)}")
+    report = backup_service.backup(nr, to or state_path("backups"), names)
     emit(report.as_dict(), as_json, lambda _: (
         table(f"Backup to {report.dir}", ["router", "status"], sorted(report.routers.items())),
         console.print(f"commit {report.commit or '(nothing changed)'}: {report.message}",

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from controller.cli.common import (
-    JsonOption, TopologyOption, console, emit, err_console, fail, table, topology, user_errors)
+    JsonOption, TopologyOption, console, emit, err_console, fail, table, topology)
 from controller.lab.state import DEFAULT_LAB, LabError
 
 NameOption = typer.Option(DEFAULT_LAB, "--name", "-n", envvar="NGK_LAB", help="Lab name.")
@@ -27,11 +27,10 @@ def register(root: typer.Typer) -> None:
 
 @contextmanager
 def lab_errors() -> Iterator[None]:
-    with user_errors():
-        try:
-            yield
-        except LabError as exc:
-            fail(str(exc), exc.code)
+    try:
+        yield
+    except LabError as exc:
+        fail(str(exc), exc.code)
 
 
 @contextmanager

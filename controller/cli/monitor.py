@@ -12,7 +12,7 @@ import typer
 from controller.errors import InputError
 from controller.cli.common import (
     InventoryOption, JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail,
-    table, topology, user_errors)
+    table, topology)
 from controller.cli.common import inventory as inventory_dir
 
 
@@ -100,8 +100,7 @@ def uptime(
     from controller.store import Store
 
     now = time.time()
-    with user_errors():
-        start, end = parse_time(since, now), parse_time(until, now) if until else now
+    start, end = parse_time(since, now), parse_time(until, now) if until else now
     if end <= start:
         fail("--since must be before --until")
     store = Store(db)

@@ -9,7 +9,7 @@ import yaml
 
 from controller import data
 from controller.cli.common import Col, JsonOption, TopologyOption, console, emit, err_console, \
-    table, topology, user_errors
+    table, topology
 from controller.errors import InputError
 from controller.lab.state import DEFAULT_LAB
 from controller.model.select import select_limit
@@ -54,9 +54,8 @@ def play(
         except yaml.YAMLError:
             raise InputError(f"--var {item!r}: the value is not a YAML scalar or list") from None
     topo = topology(topology_file)
-    with user_errors():
-        book = load_playbook(shipped(playbook), overrides, topo)
-        chosen = select_limit(topo, limit) if limit else None
+    book = load_playbook(shipped(playbook), overrides, topo)
+    chosen = select_limit(topo, limit) if limit else None
     ctx = Context(topo, dry_run=dry_run, lab=lab, limit=chosen)
 
     def progress(step: Step, status: str) -> None:

@@ -12,7 +12,6 @@ from controller.cli.common import (
     emit,
     err_console,
     topology,
-    user_errors,
 )
 from controller.fileio import check_writable
 from controller.model.load import check_topology, topology_path
@@ -65,9 +64,8 @@ def import_(
     from controller.model.importer import import_graphml, write_topology_yaml  # networkx
 
     check_writable(out)
-    with user_errors():
-        doc, warnings = import_graphml(file)
-        write_topology_yaml(doc, out)
+    doc, warnings = import_graphml(file)
+    write_topology_yaml(doc, out)
     result = {"file": str(file), "out": str(out),
               "counts": {k: len(doc[k]) for k in ("sites", "spans", "routers", "links")},
               "warnings": [w.as_dict() for w in warnings]}
@@ -97,8 +95,7 @@ def draw(
 
     check_writable(out)
     topo = topology(topology_file)
-    with user_errors():
-        result = render(topo, out, pair=paths, diversity=diverse, failures=tuple(failure))
+    result = render(topo, out, pair=paths, diversity=diverse, failures=tuple(failure))
     emit(result, as_json, lambda r: console.print(f"[green]wrote[/green] {r['file']}",
                                                   highlight=False))
 

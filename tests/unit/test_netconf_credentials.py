@@ -129,7 +129,7 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name,reason", [
     ("a" * 300, "file name too long"),
-    ("missing/secrets.yaml", "no such file or directory"),
+    ("missing/secrets.yaml", "does not exist"),
     ("x\0y", "embedded null byte"),
     (".", "not a regular file"),
 ])
