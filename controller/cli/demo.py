@@ -8,16 +8,11 @@ from pathlib import Path
 import typer
 
 from controller import data
-from controller.analysis.failures import sweep
-from controller.analysis.paths import diverse_pair
 from controller.cli.common import Col, TopologyOption, console, fail, table, topology
 from controller.cli.drill import render_report
 from controller.cli.play import render_run
 from controller.cli.lab import lab_errors, progress_display
 from controller.lab.state import DEFAULT_LAB, LabState
-from controller.playbook.model import load_playbook
-from controller.playbook.registry import Context
-from controller.playbook.runner import run_playbook
 
 PLAYBOOK = data.path("playbooks", "failover-drill.yaml")
 
@@ -34,6 +29,9 @@ def demo(topology_file: Path = TopologyOption,
     from controller.lab.down import lab_down
     from controller.lab.status import lab_wait
     from controller.lab.up import lab_up
+    from controller.playbook.model import load_playbook
+    from controller.playbook.registry import Context
+    from controller.playbook.runner import run_playbook
     topo = topology(topology_file)
     analyse(topo)
     with lab_errors():
@@ -61,6 +59,8 @@ def demo(topology_file: Path = TopologyOption,
 
 def analyse(topo) -> None:
     """What the model says before touching anything: the diverse Oslo-Trondheim pair, SPOFs."""
+    from controller.analysis.failures import sweep
+    from controller.analysis.paths import diverse_pair
     pair = diverse_pair(topo, "osl", "trd", "srlg")
     table("Oslo-Trondheim, SRLG-diverse (" + pair["guarantee"] + ")",
           [Col("#", right=True), "sites", Col("km", right=True), Col("latency (ms)", right=True)],

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from controller.credentials import Login
 from controller.cli.common import JsonOption, TopologyOption, console, emit, fail, table, topology
-from controller.southbound import netconf as nc
+
+if TYPE_CHECKING:  # ncclient and paramiko load only in the commands that talk NETCONF
+    from controller.southbound import netconf as nc
 
 app = typer.Typer(help="Push interface config over NETCONF (dry-run unless --commit).",
                   no_args_is_help=True)
@@ -25,6 +28,7 @@ TimeoutOption = typer.Option(10.0, "--timeout", help="Connect and per-RPC timeou
 def _setup(router: str, topo_path: Path | None, host: str | None, port: int,
            known_hosts: Path | None, insecure: bool, timeout: float
            ) -> tuple[nc.Target, nc.Payload, Login]:
+    from controller.southbound import netconf as nc
     topo = topology(topo_path)
     payload = nc.render_interfaces(topo, router)
     creds = nc.load_credentials(insecure=insecure,
@@ -48,6 +52,7 @@ def _show_push(data: dict) -> None:
 @app.command("render")
 def render_cmd(router: str, topo_path: Path | None = TopologyOption) -> None:
     """Print the ietf-interfaces/ietf-ip payload rendered for ROUTER."""
+    from controller.southbound import netconf as nc
     typer.echo(nc.render_interfaces(topology(topo_path), router).xml, nl=False)
 
 
@@ -64,6 +69,7 @@ def push_cmd(router: str, topo_path: Path | None = TopologyOption, host: str | N
              known_hosts: Path | None = KnownHostsOption, insecure: bool = InsecureOption,
              timeout: float = TimeoutOption, as_json: bool = JsonOption) -> None:
     """Diff ROUTER's intended interfaces against its running config; --commit pushes safely."""
+    from controller.southbound import netconf as nc
     target, payload, creds = _setup(router, topo_path, host, port, known_hosts, insecure, timeout)
     result = nc.push(target, payload, creds, commit=commit, confirm_timeout=confirm_timeout,
                      confirm=confirm)
@@ -74,6 +80,7 @@ def push_cmd(router: str, topo_path: Path | None = TopologyOption, host: str | N
 
 def _pending(action: str, router: str, persist_id: str, topo_path: Path | None, host: str | None,
              port: int, known_hosts: Path | None, insecure: bool, timeout: float) -> None:
+    from controller.southbound import netconf as nc
     target, _, creds = _setup(router, topo_path, host, port, known_hosts, insecure, timeout)
     call = nc.confirm_commit if action == "confirm" else nc.cancel_commit
     try:
@@ -110,6 +117,7 @@ def get_cmd(router: str, topo_path: Path | None = TopologyOption, host: str | No
             insecure: bool = InsecureOption, timeout: float = TimeoutOption,
             as_json: bool = JsonOption) -> None:
     """Print ROUTER's running config under the containers ngk manages."""
+    from controller.southbound import netconf as nc
     target, payload, creds = _setup(router, topo_path, host, port, known_hosts, insecure, timeout)
     try:
         running = nc.get_running(target, creds, payload)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
@@ -12,10 +12,9 @@ from controller.cli.common import Col, JsonOption, TopologyOption, console, emit
     table, topology
 from controller.errors import InputError
 from controller.lab.state import DEFAULT_LAB
-from controller.model.select import select_limit
-from controller.playbook.model import Step, load_playbook
-from controller.playbook.registry import Context
-from controller.playbook.runner import run_playbook
+
+if TYPE_CHECKING:  # the playbook actions (and networkx, Nornir...) load only when one runs
+    from controller.playbook.model import Step
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +43,11 @@ def play(
 ) -> None:
     """Run a playbook: every step validated first, live progress, per-step results (exit 1 on
     any failed step)."""
+    from controller.model.select import select_limit
+    from controller.playbook.model import load_playbook
+    from controller.playbook.registry import Context
+    from controller.playbook.runner import run_playbook
+
     overrides = {}
     for item in var:
         name, sep, value = item.partition("=")
