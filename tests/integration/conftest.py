@@ -45,12 +45,13 @@ class Lab:
     creds: credentials.Credentials
 
 
-def skip_reason() -> str | None:
+def require_lab() -> None:
+    """Fail (never skip) when the lab cannot run here: bootstrap installs all it needs, so a
+    missing package or privilege is an error a green run must not hide."""
     try:
         preflight()
     except LabError as exc:
-        return str(exc)
-    return None
+        pytest.fail(f"live lab unavailable: {exc} (run scripts/bootstrap --test, as root)")
 
 
 @contextmanager
@@ -76,9 +77,7 @@ def _users(path: Path) -> set[int]:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(f"live lab unavailable: {reason}")
+    require_lab()
     users_file = STATE_ROOT / f".{LAB}.users"
     with file_lock(f".{LAB}.fixture.lock"):
         users = _users(users_file)

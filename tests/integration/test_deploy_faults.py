@@ -31,7 +31,7 @@ from controller.services.deploy import DeployReport, deploy, intended
 from controller.southbound.nornir_run import run_each
 from controller.southbound.nornir_setup import build_nornir
 
-from conftest import Lab, skip_reason, tiny_topology, wait_for
+from conftest import Lab, require_lab, tiny_topology, wait_for
 
 pytestmark = pytest.mark.integration
 NAMES = ["amk-ce1", "krs-ce1", "unn-ce1"]  # member-site CEs: changes here disturb little
@@ -147,9 +147,7 @@ def cut_at(cut: MgmtCut, router: str, phase: str) -> Callable[[str, str], None]:
 # --- a fresh bare lab of our own --------------------------------------------------------------
 @pytest.fixture
 def bare_lab(tmp_path: Path) -> Iterator[LabState]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(f"live lab unavailable: {reason}")
+    require_lab()
     path = tiny_topology(tmp_path / "tiny.yaml", TINY_SUBNET)
     name = f"df{os.getpid() % 100000}"
     lab_down(name)

@@ -32,7 +32,7 @@ from controller.southbound.snmp.inventory import Target, load_inventory
 from controller.southbound.snmp.oids import IFTABLE_CACHE_TIMEOUT, SYS_NAME, dotted
 from controller.southbound.snmp.poller import poll_once
 
-from conftest import LAB, Lab, skip_reason, tiny_topology, wait_for
+from conftest import LAB, Lab, require_lab, tiny_topology, wait_for
 
 pytestmark = pytest.mark.integration
 SYS_NAME_0 = f"{dotted(SYS_NAME)}.0"
@@ -290,9 +290,7 @@ def test_nornir_inventory_points_at_the_lab(lab_shared: Lab) -> None:
 
 
 def tiny_lab(tmp_path: Path, subnet: str) -> tuple[Path, str]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(f"live lab unavailable: {reason}")
+    require_lab()
     path = tiny_topology(tmp_path / "tiny.yaml", subnet)
     return path, f"t{os.getpid() % 100000}{subnet.split('.')[2][-1]}"
 

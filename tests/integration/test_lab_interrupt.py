@@ -26,7 +26,7 @@ from controller.lab.state import LabState, lab_dir
 from controller.lab.system import netns_list
 from controller.lab.up import is_alive
 
-from conftest import skip_reason, tiny_topology
+from conftest import require_lab, tiny_topology
 
 pytestmark = pytest.mark.integration
 LAB = "ngk-sig"
@@ -79,9 +79,7 @@ def built() -> bool:
 
 
 def test_two_ctrl_cs_at_random_moments_leave_nothing(tmp_path: Path) -> None:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(f"live lab unavailable: {reason}")
+    require_lab()
     topo = str(tiny_topology(tmp_path / "tiny.yaml", SUBNET))
     up = ["lab", "up", "--topology", topo, "--name", LAB]
     down = ["lab", "down", "--name", LAB]

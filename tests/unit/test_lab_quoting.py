@@ -11,7 +11,6 @@ test_lab_quoting_lab.py confirms against a running snmpd.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,8 +33,7 @@ TRICKY = ['Oslo "DC" \\ # extend evil /bin/sh', "#rwcommunity evil", "  padded  
           "Tromsø ☃ 'single'", "$(reboot) `id`; && | > /etc/x", "%h %u %% \\n \\", '"', "\\"]
 BAD_WORDS = ["r1\nshutdown", "r1 x", "r1!", "r1\x00", "r1\u2028", "", "-r1", "r1;id", 'r"1']
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-needs_sshd = pytest.mark.skipif(os.geteuid() != 0 or not Path(SSHD).exists(),
-                                reason="sshd -T needs root and openssh-server")
+
 
 
 # --- parsers of the target syntaxes -----------------------------------------------------------
@@ -216,7 +214,6 @@ def test_ip_batch_refuses_line_breaks(command):
 HOSTILE_DIR = 'dir "q" \\ #x %h %%'
 
 
-@needs_sshd
 def test_sshd_config_paths_are_read_back_exactly(topo, tmp_path):
     router = first_router(topo)
     rdir = write_router(with_site_name(topo, router, TRICKY[0]), router, tmp_path / HOSTILE_DIR)
@@ -236,7 +233,6 @@ def test_sshd_quoted_refuses_control_characters(path):
         quoting.sshd_quoted("path", path)
 
 
-@needs_sshd
 def test_netconf_server_sshd_config_is_read_back_exactly(tmp_path):
     work = tmp_path / HOSTILE_DIR
     work.mkdir()

@@ -115,7 +115,7 @@ def test_every_router_carries_its_links(router):
 @pytest.mark.parametrize("routing", [True, False])
 def test_vtysh_accepts_every_rendered_config(tmp_path, routing):
     if shutil.which("vtysh") is None:
-        pytest.skip("vtysh (FRR) is not installed")
+        pytest.fail("vtysh (FRR) is not installed: run scripts/bootstrap --test")
     (tmp_path / "vtysh.conf").write_text("")
     for router in TOPO.routers:
         conf = tmp_path / f"{router}.conf"
