@@ -128,15 +128,15 @@ def read_secrets_file(path: Path) -> Document:
     """Parse a secrets file after checking where it lives and who may read it."""
     try:
         path = path.expanduser().resolve()
-        in_git, st = _in_git_checkout(path), path.stat()
+        if _in_git_checkout(path):
+            raise SecretsError(f"secrets file {path} is inside a git checkout: keep it outside")
+        st = path.stat()
     except FileNotFoundError:
         raise SecretsError(f"secrets file {path} does not exist") from None
     except (OSError, ValueError) as exc:  # too long, NUL, loop, no permission
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SecretsError(f"secrets file {str(path)[:200]!r} cannot be read: "
                            f"{reason.lower()}") from None
-    if in_git:
-        raise SecretsError(f"secrets file {path} is inside a git checkout: keep it outside")
     if not stat.S_ISREG(st.st_mode):
         raise SecretsError(f"secrets file {path} is not a regular file")
     if st.st_mode & 0o077:
