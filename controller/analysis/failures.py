@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from heapq import heappop, heappush
 from itertools import combinations
-from typing import Any, Iterable, TextIO
+from typing import Any, Collection, Iterable, TextIO
 
 from controller.errors import InputError, UnknownName
 from controller.model.layers import FAILURE_KINDS, Element, outage, site_links
@@ -53,9 +53,10 @@ class Effect:
 
 def elements(topo: Topology, kinds: Iterable[str]) -> list[Element]:
     """Every element of the given kinds, in kind order then by id; UnknownName for a bad kind."""
-    tables = {"span": topo.spans, "srlg": topo.srlgs(), "site": topo.sites,
-              "router": topo.routers, "link": topo.links}
-    out = []
+    tables: dict[str, Collection[str]] = {"span": topo.spans, "srlg": topo.srlgs(),
+                                          "site": topo.sites, "router": topo.routers,
+                                          "link": topo.links}
+    out: list[Element] = []
     for kind in kinds:
         if kind not in tables:
             raise UnknownName(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")

@@ -78,7 +78,8 @@ class _Builder:
             self.error((section,), "must be a list")
             return []
         required, optional = FIELDS[section]
-        out, seen = [], {}
+        out: list[tuple[DocPath, dict[str, Any]]] = []
+        seen: dict[str, DocPath] = {}
         for i, entry in enumerate(raw):
             path: DocPath = (section, i)
             if not self.fields_ok(path, entry, required, optional):
@@ -436,7 +437,8 @@ class _Builder:
             islands.setdefault(find(s), []).append(s)
         if len(islands) > 1:
             parts = sorted(islands.values(), key=len, reverse=True)
-            small = ", ".join(sorted(min(parts[1:], key=len)))
+            smallest = min(parts[1:], key=len)
+            small = ", ".join(sorted(smallest))
             self.warn(("links",), f"the IP layer is disconnected: {len(parts)} islands "
                                   f"(smallest: {small})")
         for site in topo.sites:
@@ -448,7 +450,7 @@ class _Builder:
 def great_circle_km(a: Site, b: Site) -> float | None:
     """Great-circle distance between two sites, None when either has no coordinates."""
     from math import asin, cos, radians, sin, sqrt
-    if None in (a.lat, a.lon, b.lat, b.lon):
+    if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
         return None
     p1, p2 = radians(a.lat), radians(b.lat)
     dp, dl = p2 - p1, radians(b.lon - a.lon)
