@@ -275,7 +275,10 @@ class _Builder:
                                   str(e.get("platform", "frr")), loop, mgmt)
         return out
 
-    def links(self, data, sites, onodes, spans, routers, pools, settings):
+    def links(self, data: dict[str, Any], sites: dict[str, Site],
+              onodes: dict[str, OpticalNode], spans: dict[str, Span],
+              routers: dict[str, Router], pools: dict[str, Any],
+              settings: Settings) -> tuple[dict[str, IpLink], dict[str, Span]]:
         out: dict[str, IpLink] = {}
         spans = dict(spans)
         p2p = pools["p2p"].subnets(new_prefix=31)
