@@ -1,9 +1,9 @@
 """Every single and double failure: what it disconnects and how far datacentre paths stretch.
 
 Works on the site layer (`site_links`, as `site_graph` without networkx); what an element takes
-down follows `outage` (indexed here so a sweep of thousands of elements stays linear). A site that fails leaves the count of
-surviving sites; a router failure only takes down the router's links (its site survives, maybe
-isolated). Exact, and fast on large models (docs/failures.md):
+down follows `outage` (indexed here so a sweep of thousands of elements stays linear). A site
+that fails leaves the count of surviving sites; a router failure only takes down the router's
+links (its site survives, maybe isolated). Exact, and fast on large models (docs/failures.md):
 
 1. Random 64-bit XOR labels on the site multigraph (non-tree edges random, tree edges the XOR of
    the non-tree edges whose cycle covers them) make edge cuts exactly the label sets that XOR to

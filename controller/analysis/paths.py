@@ -128,7 +128,8 @@ class PathFinder:
             raise UnknownName(f"unknown diversity {diversity!r}"
                               f" (use one of {', '.join(DIVERSITIES)})")
         src, dst = self.topo.resolve_site(src), self.topo.resolve_site(dst)
-        out: dict[str, Any] = {"src": src, "dst": dst, "diversity": diversity, "metric": self.metric, "paths": [],
+        out: dict[str, Any]
+        out = {"src": src, "dst": dst, "diversity": diversity, "metric": self.metric, "paths": [],
                "total": None, "diverse": False, "shared": {"spans": [], "sites": [], "srlgs": []},
                "method": None, "guarantee": None, "reason": None}
         missing = [s for s in (src, dst) if s not in self.index]

@@ -319,7 +319,8 @@ class _Builder:
                 if not self.chain_ok(path + ("route",), route, spans, onodes, sa, sb):
                     continue
             elif sa != sb:
-                span = self.implicit_span(path, e["id"], sa, sb, sites, onodes, site_nodes, km_given)
+                span = self.implicit_span(path, e["id"], sa, sb, sites, onodes, site_nodes,
+                                          km_given)
                 spans[span.id] = span
                 route = [span.id]
             kms = [spans[s].km for s in route]
@@ -328,7 +329,8 @@ class _Builder:
             metric = e.get("metric")
             if metric is None:
                 metric = max(1, round(latency * 100))
-            elif isinstance(metric, bool) or not isinstance(metric, int) or not 1 <= metric <= 65535:
+            elif (isinstance(metric, bool) or not isinstance(metric, int)
+                  or not 1 <= metric <= 65535):
                 self.error(path + ("metric",),
                            f"metric must be an integer 1..65535, got {metric!r}")
                 continue
