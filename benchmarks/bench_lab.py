@@ -45,7 +45,8 @@ def lifecycle(path: Path, label: str, keep: bool = False) -> dict[str, float]:
         lab_down(LAB)
         figures["down"] = time.monotonic() - t3
     print(f"{label}: {up['routers']} routers, {up['links']} links: up {figures['up']:.2f} s, "
-          f"converged after {figures['converged']:.2f} s more, total {figures['up_converged']:.2f} s"
+          f"converged after {figures['converged']:.2f} s more, "
+          f"total {figures['up_converged']:.2f} s"
           f" (target {TARGETS['up_converged']} s)"
           + (f", down {figures['down']:.2f} s (target {TARGETS['down']} s)" if "down" in figures
              else ""))

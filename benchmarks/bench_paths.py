@@ -85,7 +85,8 @@ def bench(members: int) -> None:
         t_nc, _ = timed(lambda: [fresh(a, b) for a, b in sample_pairs])
         est = t_nc / len(sample_pairs) * len(pairs)
         print(f"    no tree cache: {t_nc / len(sample_pairs) * 1e3:.1f} ms/pair on "
-              f"{len(sample_pairs)} sampled pairs -> {est:.1f} s extrapolated, {est / t_all:.0f}x slower")
+              f"{len(sample_pairs)} sampled pairs -> {est:.1f} s extrapolated, "
+              f"{est / t_all:.0f}x slower")
         if diversity == "link":
             d = flow_digraph(topo)
             few = sample_pairs[:FLOW_SAMPLE]

@@ -51,7 +51,8 @@ def start_agents(tmp: Path, agents: int, ports: int) -> list[subprocess.Popen]:
             f"rouser {V3_SHA512.user} priv\n")
         procs.append(subprocess.Popen(
             ["snmpd", "-f", "-I", "-smux", "-C", "-c", str(d / "snmpd.conf"), "-Lf", "/dev/null",
-             "-M", "/nonexistent"], env={**os.environ, "SNMP_PERSISTENT_DIR": str(d / "p"), "MIBS": ""},
+             "-M", "/nonexistent"],
+            env={**os.environ, "SNMP_PERSISTENT_DIR": str(d / "p"), "MIBS": ""},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(1.0 + agents / 200)
     return procs
@@ -95,15 +96,18 @@ def exporter_cycles(tmp: Path, devices: list[int], cycles: int) -> list[tuple[fl
         return None
     cols = ", ".join(dotted(c) for c in IF_COLUMNS.values())
     metrics = "\n".join(
-        f"  - {{name: if_{n}, oid: {dotted(c)}, type: {'DisplayString' if n in ('descr', 'name') else 'gauge'}, "
+        f"  - {{name: if_{n}, oid: {dotted(c)}, "
+        f"type: {'DisplayString' if n in ('descr', 'name') else 'gauge'}, "
         f"indexes: [{{labelname: ifIndex, type: gauge}}]}}" for n, c in IF_COLUMNS.items())
     conf = tmp / "snmp.yml"
     conf.write_text(EXPORTER_CONF % (COMMUNITY, cols, metrics))
     port = 19116
-    proc = subprocess.Popen([binary, f"--config.file={conf}", f"--web.listen-address=127.0.0.1:{port}"],
+    proc = subprocess.Popen([binary, f"--config.file={conf}",
+                             f"--web.listen-address=127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    urls = "\n".join(f"http://127.0.0.1:{port}/snmp?module=ngk&target=127.0.0.1:{d}" for d in devices)
+    urls = "\n".join(f"http://127.0.0.1:{port}/snmp?module=ngk&target=127.0.0.1:{d}"
+                     for d in devices)
     out = []
     try:
         for _ in range(cycles + 1):
@@ -148,7 +152,8 @@ def main() -> int:
     try:
         v2 = [Target(f"d{p}", "127.0.0.1", p, SnmpCredentials("2c", community=COMMUNITY), 2.0, 1)
               for p in devices]
-        v3 = [Target(f"v{p}", "127.0.0.1", p, V3, 2.0, 1) for p in devices[:args.v3_devices or None]]
+        v3 = [Target(f"v{p}", "127.0.0.1", p, V3, 2.0, 1)
+              for p in devices[:args.v3_devices or None]]
         r2 = asyncio.run(ngk_cycles(v2, args.cycles))
         r3 = asyncio.run(ngk_cycles(v3, args.cycles))
         r3s = asyncio.run(ngk_cycles([replace(t, credentials=V3_SHA512) for t in v3], args.cycles))
@@ -177,7 +182,8 @@ def main() -> int:
           f"{t3s / t3:.2f}x the SHA/AES-128 cycle")
     if ex:
         te = statistics.median(r[0] for r in ex)
-        print(f"prometheus-snmp-exporter:     cycle {te:.3f} s, {statistics.median(r[1] for r in ex):.0f}"
+        print(f"prometheus-snmp-exporter:     cycle {te:.3f} s, "
+              f"{statistics.median(r[1] for r in ex):.0f}"
               f"/{n} answered, {per * n / te:,.0f} values/s (50 parallel curls)")
         print(f"ratio exporter/ngk-v2c cycle time: {te / t2:.2f}x (>1: ngk faster)")
     print(f"1,000-device v2c cycle (scaled): {t2 * 1000 / n:.3f} s (target <= 10 s)")

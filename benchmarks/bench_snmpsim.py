@@ -374,8 +374,9 @@ def main() -> int:
         agents = start_agents(tmp, hosts, port, args.agent_procs, recs[0].community)
         devices = [(f"{hosts[i % len(hosts)]}:{port}", recs[i // len(hosts)])
                    for i in range(args.devices)]
-        targets = [Target(f"d{i}", a.split(":")[0], port, SnmpCredentials("2c", community=r.community),
-                          TIMEOUT, RETRIES) for i, (a, r) in enumerate(devices)]
+        targets = [Target(f"d{i}", a.split(":")[0], port,
+                          SnmpCredentials("2c", community=r.community), TIMEOUT, RETRIES)
+                   for i, (a, r) in enumerate(devices)]
         on = [r for _, r in devices]
         asyncio.run(ngk_cycles(targets, on, 1, args.concurrency, agents, False))  # warm the agents
         rows = [asyncio.run(ngk_cycles(targets, on, args.cycles, args.concurrency, agents, False))]

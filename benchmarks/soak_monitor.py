@@ -1,6 +1,7 @@
 """Soak: the monitor (poll, state, store) against hundreds of agents for many cycles; prints RSS
 at start and end, cycle times, store size. Runs in a private network namespace like bench_snmp.
-Usage: python benchmarks/soak_monitor.py [--agents 100] [--ports 3] [--cycles 60] [--interval 1] [--v3]
+Usage: python benchmarks/soak_monitor.py [--agents 100] [--ports 3] [--cycles 60] [--interval 1]
+                                        [--v3]
 """
 from __future__ import annotations
 

@@ -102,7 +102,8 @@ class Secrets:
         values = self.settings("ssh", host)
         if kind == "netconf":
             values.update(self.settings("netconf", host))
-        return Login(**{k: values.get(k) for k in LOGIN_KEYS})
+        get = values.get
+        return Login(get("username"), get("password"), get("key_file"), get("known_hosts"))
 
 
 def secrets_path(env: Mapping[str, str]) -> tuple[Path, bool]:

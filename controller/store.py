@@ -36,7 +36,8 @@ BASE_SCHEMA = """CREATE TABLE IF NOT EXISTS schema_versions (
     component TEXT PRIMARY KEY, version INTEGER NOT NULL, updated REAL NOT NULL)"""
 SET_VERSION = ("INSERT INTO schema_versions VALUES (?, ?, ?) ON CONFLICT (component) DO UPDATE "
                "SET version = excluded.version, updated = excluded.updated")
-PG_TYPES = [(re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", re.IGNORECASE), "BIGSERIAL PRIMARY KEY"),
+PG_TYPES = [(re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", re.IGNORECASE),
+             "BIGSERIAL PRIMARY KEY"),
             (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
             (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION")]
 MIGRATION_LOCK = 0x6e676b  # pg_advisory_xact_lock key: one migrator at a time

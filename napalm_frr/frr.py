@@ -402,7 +402,8 @@ class FRRDriver(NetworkDriver):
             # the timer gets the checked directory as $0 and works inside it only
             revert = (f"sleep {int(revert_in)}; cd \"$0\" || exit 0; S=$0; "
                       "mv pending reverting 2>/dev/null || exit 0; "
-                      f"{self._reload('$S/rollback.conf')} > revert.log 2>&1; mv reverting reverted")
+                      f"{self._reload('$S/rollback.conf')} > revert.log 2>&1; "
+                      "mv reverting reverted")
             script.append(f"setsid nohup sh -c {shlex.quote(revert)} \"$S\" >/dev/null 2>&1 "
                           "</dev/null & echo $! > pending")
         script.append("eval \"$apply\" || exit 12")

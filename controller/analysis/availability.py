@@ -57,7 +57,8 @@ class Demand:
 def risks(topo: Topology) -> list[Risk]:
     """The failure events of a topology (zero-rate ones left out)."""
     s = topo.settings
-    out, srlg_rate = [], defaultdict(float)
+    out: list[Risk] = []
+    srlg_rate: defaultdict[str, float] = defaultdict(float)
     for span in topo.spans.values():
         rate = (span.km or 0.0) / 1000 * s.cuts_per_1000km_year
         for srlg in span.srlgs:
@@ -105,7 +106,8 @@ class _Net:
         dead = frozenset().union(*(p[0] for p in parts))
         routers = frozenset().union(*(p[1] for p in parts))
         sites = {site for p in parts for site in p[2]}
-        sites |= {s for s in map(self.router_site.get, routers) if self.site_routers[s] <= routers}
+        sites |= {s for s in (self.router_site[r] for r in routers)
+                  if self.site_routers[s] <= routers}
         parent = list(range(len(self.index)))
 
         def find(x: int) -> int:
@@ -180,7 +182,7 @@ class _Cuts:
         Order-1 cuts count p_i; order-2 cuts (i, j), neither a cut alone, count p_i p_j, split
         evenly between i and j.
         """
-        want, none = frozenset(demands), frozenset()
+        want, none = frozenset(demands), frozenset[int]()
         out: dict[int, dict[int, float]] = {d: defaultdict(float) for d in want}
         for state, lost in self.cut.items():
             hit = lost & want
@@ -271,7 +273,8 @@ def availability_report(topo: Topology, cut_rate: float | None = None,
     return {"model": model,
             "datacentre_pairs": [{"src": r.src, "dst": r.dst, **result(r.demand)} for r in pairs],
             "members": [{"src": r.src, "dst": r.dst, **result(r.demand),
-                         "any_datacentre": result(r.any_dc)} for r in members],
+                         "any_datacentre": result(r.any_dc)}
+                        for r in members if r.any_dc is not None],  # set on every member row
             "best_investment": best_investment(topo, cuts, objective, k) if objective else None}
 
 
@@ -302,12 +305,14 @@ def best_investment(topo: Topology, cuts: _Cuts, objective: list[int], k: int) -
 
 def candidate_spans(topo: Topology, k: int) -> list[tuple[str, str, float]]:
     """(a, b, route km) for the k nearest sites of each site not already joined by an IP link."""
-    placed = [s for s in topo.sites.values() if s.lat is not None and topo.routers_at(s.id)]
+    placed = [s for s in topo.sites.values()
+              if s.lat is not None and s.lon is not None and topo.routers_at(s.id)]
     adjacent = {frozenset(topo.link_sites(link)) for link in topo.links.values()}
     found: dict[frozenset[str], float] = {}
     for site in placed:
-        near = sorted((great_circle_km(site, other), other.id) for other in placed
-                      if other.id != site.id and frozenset((site.id, other.id)) not in adjacent)
+        near = sorted((km, other.id) for other in placed
+                      if other.id != site.id and frozenset((site.id, other.id)) not in adjacent
+                      and (km := great_circle_km(site, other)) is not None)
         for km, other in near[:k]:
             found[frozenset((site.id, other))] = km * ROUTE_FACTOR
-    return sorted((*sorted(pair), km) for pair, km in found.items())
+    return sorted((min(pair), max(pair), km) for pair, km in found.items())

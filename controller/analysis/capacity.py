@@ -162,7 +162,8 @@ class Network:
                 continue
             out[u] = d
             for arc, p, c in self.inn[u]:
-                if p in lost and out[p] == INF and arc not in down.arcs and d + c < tent.get(p, INF):
+                if (p in lost and out[p] == INF and arc not in down.arcs
+                        and d + c < tent.get(p, INF)):
                     tent[p] = d + c
                     heappush(heap, (d + c, p))
         return out

@@ -69,11 +69,12 @@ def layout(topo: Topology) -> dict[str, tuple[float, float]]:
     graph.add_nodes_from(n.id for n in topo.optical_nodes.values() if n.site is None)
     graph.add_edges_from(tuple(map(_place(topo), (s.a, s.b))) for s in topo.spans.values())
     graph.add_edges_from(topo.link_sites(link) for link in topo.links.values())
-    placed = [s for s in topo.sites.values() if s.lat is not None and s.lon is not None]
+    placed = {s.id: (s.lat, s.lon) for s in topo.sites.values()
+              if s.lat is not None and s.lon is not None}
     if not placed:
         return {n: (float(p[0]), float(p[1])) for n, p in nx.spring_layout(graph, seed=1).items()}
-    lat0 = math.radians(sum(s.lat for s in placed) / len(placed))
-    pos = {s.id: np.array([s.lon * math.cos(lat0), s.lat]) for s in placed}
+    lat0 = math.radians(sum(lat for lat, _ in placed.values()) / len(placed))
+    pos = {i: np.array([lon * math.cos(lat0), lat]) for i, (lat, lon) in placed.items()}
     known = [np.hypot(*(pos[u] - pos[v])) for u, v in graph.edges if u in pos and v in pos]
     k = float(np.median(known)) if known else 1.0
     right = max(p[0] for p in pos.values()) + k
@@ -137,8 +138,10 @@ def _bends(ids: list[str], ends) -> dict[str, float]:
 def _spans(ax, topo: Topology, pos, paths: dict | None, down: Outage | None) -> list:
     place = _place(topo)
     srlgs = list(topo.srlgs())
-    tab = matplotlib.colormaps["tab20"].colors
-    palette = tab[:6] + tab[8:14] + tab[16:] + matplotlib.colormaps["tab20b"].colors  # no red/grey
+    # the registry is typed Colormap; tab20 and tab20b are ListedColormaps, which have .colors
+    tab = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
+    tab_b = matplotlib.colormaps["tab20b"].colors  # type: ignore[attr-defined]
+    palette = tab[:6] + tab[8:14] + tab[16:] + tab_b  # no red/grey
     colour = {g: palette[i % len(palette)] for i, g in enumerate(srlgs)}
     ends = {s.id: (place(s.a), place(s.b)) for s in topo.spans.values()}
     bends = _bends(list(ends), ends.get)

@@ -1,9 +1,9 @@
 """Every single and double failure: what it disconnects and how far datacentre paths stretch.
 
 Works on the site layer (`site_links`, as `site_graph` without networkx); what an element takes
-down follows `outage` (indexed here so a sweep of thousands of elements stays linear). A site that fails leaves the count of
-surviving sites; a router failure only takes down the router's links (its site survives, maybe
-isolated). Exact, and fast on large models (docs/failures.md):
+down follows `outage` (indexed here so a sweep of thousands of elements stays linear). A site
+that fails leaves the count of surviving sites; a router failure only takes down the router's
+links (its site survives, maybe isolated). Exact, and fast on large models (docs/failures.md):
 
 1. Random 64-bit XOR labels on the site multigraph (non-tree edges random, tree edges the XOR of
    the non-tree edges whose cycle covers them) make edge cuts exactly the label sets that XOR to
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from heapq import heappop, heappush
 from itertools import combinations
-from typing import Any, Iterable, TextIO
+from typing import Any, Collection, Iterable, TextIO
 
 from controller.errors import InputError, UnknownName
 from controller.model.layers import FAILURE_KINDS, Element, outage, site_links
@@ -53,9 +53,10 @@ class Effect:
 
 def elements(topo: Topology, kinds: Iterable[str]) -> list[Element]:
     """Every element of the given kinds, in kind order then by id; UnknownName for a bad kind."""
-    tables = {"span": topo.spans, "srlg": topo.srlgs(), "site": topo.sites,
-              "router": topo.routers, "link": topo.links}
-    out = []
+    tables: dict[str, Collection[str]] = {"span": topo.spans, "srlg": topo.srlgs(),
+                                          "site": topo.sites, "router": topo.routers,
+                                          "link": topo.links}
+    out: list[Element] = []
     for kind in kinds:
         if kind not in tables:
             raise UnknownName(f"unknown failure kind {kind!r} (use {', '.join(FAILURE_KINDS)})")

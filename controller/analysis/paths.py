@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from typing import Any
 
 import networkx as nx
 
@@ -97,7 +98,7 @@ class PathFinder:
 
     def _walk(self, g: DisjointPaths, arcs: list[int], split: bool) -> tuple[list[str], list[str]]:
         """Sites and links of a path given as arcs of a compiled digraph."""
-        links = [g.label[a] for a in arcs if g.label[a] is not None]
+        links = [str(g.label[a]) for a in arcs if g.label[a] is not None]
         first = g.tail[arcs[0]] if arcs else 0
         sites = [self.sites[first // 2 if split else first]]
         for a in arcs:
@@ -127,6 +128,7 @@ class PathFinder:
             raise UnknownName(f"unknown diversity {diversity!r}"
                               f" (use one of {', '.join(DIVERSITIES)})")
         src, dst = self.topo.resolve_site(src), self.topo.resolve_site(dst)
+        out: dict[str, Any]
         out = {"src": src, "dst": dst, "diversity": diversity, "metric": self.metric, "paths": [],
                "total": None, "diverse": False, "shared": {"spans": [], "sites": [], "srlgs": []},
                "method": None, "guarantee": None, "reason": None}
@@ -169,6 +171,7 @@ class PathFinder:
             found = g.pair(s, t)
             if found is not None:
                 break
+        assert found is not None, "pair() runs only on reachable endpoints"
         paths = [self._walk(g, arcs, split) for arcs in found]
         if root != src:
             paths = [(sites[::-1], links[::-1]) for sites, links in paths]
@@ -199,7 +202,9 @@ class PathFinder:
         for k, els in elements.items():
             for el in els:
                 by_element.setdefault(el, set()).add(k)
-        on_best = set().union(*(elements[k] for k in self.best(src, dst)["links"]))
+        shortest = self.best(src, dst)
+        assert shortest is not None, "pair() runs only on reachable endpoints"
+        on_best = set().union(*(elements[k] for k in shortest["links"]))
         mandatory = {el for el in on_best if not self._connected(src, dst, by_element[el])}
         method = "k-shortest first paths + shortest conflict-free second path"
         best, stop, exhausted = self._enumerate(src, dst, elements, by_element, mandatory)

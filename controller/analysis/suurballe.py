@@ -170,7 +170,8 @@ class DisjointPaths:
                     heappush(heap, (d, u))
         if source not in done:
             return None
-        path, u = [], source
+        path: list[tuple[int, bool]] = []
+        u = source
         while u != target:
             arcs, forward = step[u]
             path.extend((arc, forward) for arc in arcs)

@@ -111,10 +111,13 @@ def backup(
     if unknown:
         raise UnknownName(f"not in the inventory: {', '.join(unknown)}")
     report = backup_service.backup(nr, to or state_path("backups"), names)
-    emit(report.as_dict(), as_json, lambda _: (
-        table(f"Backup to {report.dir}", ["router", "status"], sorted(report.routers.items())),
+
+    def show(_: dict) -> None:
+        table(f"Backup to {report.dir}", ["router", "status"], sorted(report.routers.items()))
         console.print(f"commit {report.commit or '(nothing changed)'}: {report.message}",
-                      highlight=False)))
+                      highlight=False)
+
+    emit(report.as_dict(), as_json, show)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -1,4 +1,5 @@
-"""`ngk inventory build`: the production Nornir inventory (hosts, groups, defaults) of a topology."""
+"""`ngk inventory build`: the production Nornir inventory (hosts, groups, defaults) of a
+topology."""
 from __future__ import annotations
 
 from pathlib import Path

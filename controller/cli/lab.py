@@ -69,8 +69,9 @@ def status(name: str = NameOption, as_json: bool = JsonOption) -> None:
 
 def _render_status(s: dict[str, Any]) -> None:
     rows = [[r["router"], "ok" if all(r["daemons"].values()) else "DOWN: " + ",".join(
-        d for d, ok in r["daemons"].items() if not ok), f"{r['ospf_neighbors']}/{r['ospf_expected']}",
-        f"{r['bfd_up']}/{r['bfd_expected']}", f"{r['loopbacks_reached']}/{r['loopbacks_expected']}",
+        d for d, ok in r["daemons"].items() if not ok),
+        f"{r['ospf_neighbors']}/{r['ospf_expected']}", f"{r['bfd_up']}/{r['bfd_expected']}",
+        f"{r['loopbacks_reached']}/{r['loopbacks_expected']}",
         "ok" if r["ssh"] else "FAIL", "ok" if r["snmp"] else "FAIL"] for r in s["routers"]]
     table(f"lab {s['lab']}: {'converged' if s['converged'] else 'NOT converged'}"
           + (f" (failures: {', '.join(s['failures'])})" if s["failures"] else ""),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -29,6 +30,7 @@ def validate(
     path = topology_path(file)
     topo, diags = check_topology(path)
     errors = [d for d in diags if d.severity == "error"]
+    result: dict[str, Any]
     result = {"file": str(path), "valid": not errors,
               "errors": [d.as_dict() for d in errors],
               "warnings": [d.as_dict() for d in diags if d.severity == "warning"]}
@@ -66,6 +68,7 @@ def import_(
     check_writable(out)
     doc, warnings = import_graphml(file)
     write_topology_yaml(doc, out)
+    result: dict[str, Any]
     result = {"file": str(file), "out": str(out),
               "counts": {k: len(doc[k]) for k in ("sites", "spans", "routers", "links")},
               "warnings": [w.as_dict() for w in warnings]}

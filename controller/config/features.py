@@ -15,9 +15,10 @@ _BLOCK_FEATURE = {"router ospf": "igp", "router isis": "igp", "router bgp": "igp
                   "line vty": "security", "agentx": "management"}
 _TOP_FEATURE = {"hostname": "management", "log": "management", "banner": "management",
                 "service": "management", "ntp": "management", "snmp": "security",
-                "snmp-server": "security", "ip ssh": "security", "username": "security", "password": "security",
-                "enable": "security", "access-list": "security", "ip prefix-list": "igp",
-                "route-map": "igp", "ip route": "igp", "frr": "other", "end": "other"}
+                "snmp-server": "security", "ip ssh": "security", "username": "security",
+                "password": "security", "enable": "security", "access-list": "security",
+                "ip prefix-list": "igp", "route-map": "igp", "ip route": "igp", "frr": "other",
+                "end": "other"}
 
 
 @dataclass(frozen=True, slots=True)

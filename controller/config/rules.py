@@ -12,6 +12,7 @@ Patterns are regular expressions matched against whole stripped lines (`re.fullm
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,7 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
 
 
 def check(rule: Rule, config: str | list[ConfigLine],
-          link_interfaces: set[str] = frozenset()) -> list[Violation]:
+          link_interfaces: AbstractSet[str] = frozenset()) -> list[Violation]:
     """Violations of one rule in one config (text, or its lines as `parse` gives them)."""
     lines = parse(config) if isinstance(config, str) else config
 

@@ -154,7 +154,8 @@ def tune_snmpd(router: Router, creds: Credentials) -> None:
 
 
 def start_frr(rs: RouterState, on_pid: Callable[[str, int], None]) -> None:
-    """Start the FRR daemons (zebra, ospfd, bgpd, bfdd, staticd) in the router's namespaces; apply frr.conf (vtysh -b).
+    """Start the FRR daemons (zebra, ospfd, bgpd, bfdd, staticd) in the router's namespaces;
+    apply frr.conf (vtysh -b).
 
     `on_pid(daemon, pid)` is called as soon as each daemon runs, so it can be recorded.
     """

@@ -146,7 +146,7 @@ def apply(topo: Topology, state: LabState) -> None:
     for router, rs in state.routers.items():
         if rs.routing_killed and router not in killed:
             with owned_by(state.lab):
-                daemons.start_frr(rs, lambda d, pid, rs=rs: rs.pids.__setitem__(d, pid))
+                daemons.start_frr(rs, rs.pids.__setitem__)
             rs.routing_killed = False
             state.save()
 

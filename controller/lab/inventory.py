@@ -39,7 +39,8 @@ def inventory(topo: Topology, creds: Credentials, lab_dir: Path) -> dict[str, di
     }
     docs = nornir_inventory.hosts_and_groups(topo, platform="frr")
     for rid, host in docs["hosts.yaml"].items():
-        host.setdefault("data", {})["napalm_optional_args"] = _driver_args(lab_dir / "routers" / rid)
+        args = _driver_args(lab_dir / "routers" / rid)
+        host.setdefault("data", {})["napalm_optional_args"] = args
     return docs | {"defaults.yaml": defaults}
 
 

@@ -37,7 +37,8 @@ def vtysh_json(netns: str, *commands: str) -> list[Any]:
     for cmd in commands:
         args += ["-c", cmd]
     text = run(args, check=False, timeout=10).stdout
-    decoder, out, pos = json.JSONDecoder(), [], 0
+    decoder, pos = json.JSONDecoder(), 0
+    out: list[Any] = []
     while len(out) < len(commands):
         while pos < len(text) and text[pos].isspace():
             pos += 1

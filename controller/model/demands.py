@@ -89,9 +89,9 @@ def gravity(topo: Topology, gbps_per_size: float = GRAVITY_GBPS_PER_SIZE,
     mix (or all in the service's own class), to the service's nearest live replica."""
     sizes, mix, services = sizes or {}, classes or CLASS_MIX, services or {}
     users: dict[str, list[str]] = {}
-    for s in sorted(topo.services.values(), key=lambda s: s.id):
-        for m in s.members:
-            users.setdefault(m, []).append(s.id)
+    for svc in sorted(topo.services.values(), key=lambda svc: svc.id):
+        for m in svc.members:
+            users.setdefault(m, []).append(svc.id)
     out = []
     for member, used in sorted(users.items()):
         src = endpoint(topo, f"site:{member}")

@@ -11,7 +11,7 @@ through); a router failure removes its links.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -107,8 +107,9 @@ def site_graph(topo: Topology, outage: Outage | None = None) -> nx.MultiGraph:
 
 def resolve_element(topo: Topology, ref: str) -> Element:
     """Parse 'kind:id' or a bare id (span, srlg, site, router, link); UnknownName if unknown."""
-    kinds = {"span": topo.spans, "srlg": topo.srlgs(), "site": topo.sites,
-             "router": topo.routers, "link": topo.links}
+    kinds: dict[str, Collection[str]] = {"span": topo.spans, "srlg": topo.srlgs(),
+                                         "site": topo.sites, "router": topo.routers,
+                                         "link": topo.links}
     if ":" in ref:
         kind, ident = ref.split(":", 1)
         if kind not in kinds:

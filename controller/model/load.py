@@ -78,7 +78,8 @@ class _Builder:
             self.error((section,), "must be a list")
             return []
         required, optional = FIELDS[section]
-        out, seen = [], {}
+        out: list[tuple[DocPath, dict[str, Any]]] = []
+        seen: dict[str, DocPath] = {}
         for i, entry in enumerate(raw):
             path: DocPath = (section, i)
             if not self.fields_ok(path, entry, required, optional):
@@ -274,7 +275,10 @@ class _Builder:
                                   str(e.get("platform", "frr")), loop, mgmt)
         return out
 
-    def links(self, data, sites, onodes, spans, routers, pools, settings):
+    def links(self, data: dict[str, Any], sites: dict[str, Site],
+              onodes: dict[str, OpticalNode], spans: dict[str, Span],
+              routers: dict[str, Router], pools: dict[str, Any],
+              settings: Settings) -> tuple[dict[str, IpLink], dict[str, Span]]:
         out: dict[str, IpLink] = {}
         spans = dict(spans)
         p2p = pools["p2p"].subnets(new_prefix=31)
@@ -315,7 +319,8 @@ class _Builder:
                 if not self.chain_ok(path + ("route",), route, spans, onodes, sa, sb):
                     continue
             elif sa != sb:
-                span = self.implicit_span(path, e["id"], sa, sb, sites, onodes, site_nodes, km_given)
+                span = self.implicit_span(path, e["id"], sa, sb, sites, onodes, site_nodes,
+                                          km_given)
                 spans[span.id] = span
                 route = [span.id]
             kms = [spans[s].km for s in route]
@@ -324,7 +329,8 @@ class _Builder:
             metric = e.get("metric")
             if metric is None:
                 metric = max(1, round(latency * 100))
-            elif isinstance(metric, bool) or not isinstance(metric, int) or not 1 <= metric <= 65535:
+            elif (isinstance(metric, bool) or not isinstance(metric, int)
+                  or not 1 <= metric <= 65535):
                 self.error(path + ("metric",),
                            f"metric must be an integer 1..65535, got {metric!r}")
                 continue
@@ -436,7 +442,8 @@ class _Builder:
             islands.setdefault(find(s), []).append(s)
         if len(islands) > 1:
             parts = sorted(islands.values(), key=len, reverse=True)
-            small = ", ".join(sorted(min(parts[1:], key=len)))
+            smallest = min(parts[1:], key=len)
+            small = ", ".join(sorted(smallest))
             self.warn(("links",), f"the IP layer is disconnected: {len(parts)} islands "
                                   f"(smallest: {small})")
         for site in topo.sites:
@@ -448,7 +455,7 @@ class _Builder:
 def great_circle_km(a: Site, b: Site) -> float | None:
     """Great-circle distance between two sites, None when either has no coordinates."""
     from math import asin, cos, radians, sin, sqrt
-    if None in (a.lat, a.lon, b.lat, b.lon):
+    if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
         return None
     p1, p2 = radians(a.lat), radians(b.lat)
     dp, dl = p2 - p1, radians(b.lon - a.lon)

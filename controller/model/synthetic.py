@@ -137,6 +137,7 @@ def _member_location(rng: random.Random, anchors: list[Site]) -> tuple[float, fl
     """A point within MEMBER_RADIUS_KM of a random anchor town, inside Norway's extremes."""
     while True:
         town = rng.choice(anchors)
+        assert town.lat is not None and town.lon is not None, "the reference core has coordinates"
         dist = MEMBER_RADIUS_KM * math.sqrt(rng.random())
         bearing = rng.uniform(0, 2 * math.pi)
         lat = town.lat + dist * math.cos(bearing) / 111.2

@@ -116,6 +116,7 @@ def snmp_check(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcom
     hosts, _ = load_inventory(_inventory(ctx))
     result = run_monitor([h for h in hosts if h.router in targets], Store(), ctx.topology,
                          once=True)
+    assert result is not None  # once=True returns the cycle's report
     links = link_interfaces(ctx.topology)
     down = [f"{r['router']}:{i}" for r in result["routers"] for i, s in r["interfaces"].items()
             if s != "up" and i in links[r["router"]]]

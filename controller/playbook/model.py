@@ -96,13 +96,13 @@ def load_playbook(path: str | Path, overrides: dict[str, Any] | None = None,
         for i, step in enumerate(steps):
             if step:
                 diags.extend(_check_references(doc, ("steps", i), step, topo))
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}  # step name -> line of its first use
     for i, step in enumerate(steps):
         if step and step.name in seen:
             diags.append(doc.diag(("steps", i, "name"), f"duplicate step name {step.name!r} "
-                                                        f"(first at line {steps[seen[step.name]].line})"))
+                                                        f"(first at line {seen[step.name]})"))
         elif step:
-            seen[step.name] = i
+            seen[step.name] = step.line
     if diags:
         raise InputError(diags)
     return Playbook(str(data.get("name") or Path(path).stem), str(data.get("description", "")),

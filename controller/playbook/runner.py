@@ -1,4 +1,5 @@
-"""Run a validated playbook: targets resolved, steps in order, on_failure honoured, a run log kept."""
+"""Run a validated playbook: targets resolved, steps in order, on_failure honoured, a run log
+kept."""
 from __future__ import annotations
 
 import json

@@ -206,7 +206,7 @@ def record(store: Store, report: ComplianceReport) -> bool:
     store.add("INSERT INTO compliance_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(
         report.run, report.time, report.score, len(report.routers), report.count("compliant"),
         report.count("non-compliant"), report.count("unknown"), report.threshold)])
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for r in report.routers:
         rows.append((report.run, report.time, r.router, r.status, None, None, None))
         rows += [(report.run, report.time, r.router, r.status, *f) for f in r.findings()]
@@ -291,7 +291,11 @@ def compliance(topo: Topology, routers: list[str], rules: list[Rule], *,
                          "or a directory of recorded configs")
     if fix and nr is None:
         raise InputError("--fix needs live routers: use an inventory, not recorded configs")
-    running, errors = collect(nr, routers) if nr is not None else recorded(recorded_dir, routers)
+    if nr is not None:
+        running, errors = collect(nr, routers)
+    else:
+        assert recorded_dir is not None  # exactly one of the two, checked above
+        running, errors = recorded(recorded_dir, routers)
     report = assess(topo, running, errors, rules, threshold)
     if store is not None:
         record(store, report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,7 +131,7 @@ class _Run:
         res.status, res.error = status, redact(error) if error else res.error
         self.progress(router, status + (f": {res.error}" if error else ""))
 
-    def log(self, names: set[str], action: str) -> None:
+    def log(self, names: Collection[str], action: str) -> None:
         if self.audit is None:
             return
         for n in sorted(names):

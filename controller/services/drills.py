@@ -173,6 +173,7 @@ class Drill:
         after: dict = {}
         check: dict[str, Any] = {}
         spf_after: dict[str, tuple[int, int]] = {}
+        event: dict[str, Any]
         try:
             if watch:
                 watch.start()

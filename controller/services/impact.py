@@ -109,9 +109,10 @@ class ImpactMapper:
     def resilience(self, elements: list[Element]) -> dict[str, Any]:
         """The protection left while `elements` are down (cached for the last set asked):
         `links_down`, `pair_paths`: per datacentre pair 2 (an SRLG-diverse pair of paths: no
-        common span or SRLG), 1 (connected, but every pair of paths shares a span or SRLG: one path only) or 0
-        (disconnected); `spofs`: the spans, SRLGs and routers (kind, id) whose failure on top
-        would disconnect sites, and `designed_spofs`, those that already do so with nothing down."""
+        common span or SRLG), 1 (connected, but every pair of paths shares a span or SRLG: one path
+        only) or 0 (disconnected); `spofs`: the spans, SRLGs and routers (kind, id) whose failure
+        on top would disconnect sites, and `designed_spofs`, those that already do so with nothing
+        down."""
         key = frozenset(elements)
         if self._resilience is None or self._resilience[0] != key:
             down = outage(self.topo, elements)

@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 MAGIC = b"NGKP"
 PACKET = struct.Struct("!4sBIQQ")  # magic, kind (0 probe, 1 echo), seq, sent ns, echoed ns
@@ -157,7 +157,7 @@ def serve(members: list[Member], port: int, interval: float, out: Path,
                 due = now + step - (now - due) % step
             continue
         for key, _ in sel.select(max(0.0, (due - now) / 1e9)):
-            _drain(key.fileobj, key.data, flows, port)
+            _drain(cast(socket.socket, key.fileobj), key.data, flows, port)  # only sockets
     sel.close()
     for sock, _ in socks:
         sock.close()
@@ -220,16 +220,17 @@ class ProbeSet:
                "--interval", str(self.interval), "--out", str(self.out)]
         for m in members:
             cmd.append(f"--member={m.arg()}")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+        self.proc = proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                            text=True)
+        assert proc.stdout is not None and proc.stderr is not None  # both are PIPEs
         sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        sel.register(proc.stdout, selectors.EVENT_READ)
         ready = sel.select(timeout)
         sel.close()
-        if not ready or self.proc.stdout.readline().strip() != "ready":
-            self.proc.kill()
-            err = self.proc.stderr.read().strip().splitlines()
-            self.proc.wait()
+        if not ready or proc.stdout.readline().strip() != "ready":
+            proc.kill()
+            err = proc.stderr.read().strip().splitlines()
+            proc.wait()
             self.proc = None
             raise RuntimeError("prober did not start" + (f": {err[-1]}" if err else ""))
 

@@ -55,9 +55,9 @@ class Cron:
         if len(fields) != 5:
             raise ValueError(f"cron expression {text!r} needs 5 fields "
                              "(minute hour day-of-month month day-of-week)")
-        sets = [_field(i, f) for i, f in enumerate(fields)]
-        weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(text, *sets[:4], weekdays, fields[2].startswith("*"),
+        minutes, hours, days, months, dow = [_field(i, f) for i, f in enumerate(fields)]
+        weekdays = frozenset(d % 7 for d in dow)
+        return cls(text, minutes, hours, days, months, weekdays, fields[2].startswith("*"),
                    fields[4].startswith("*"))
 
     def day_matches(self, dt: datetime) -> bool:

@@ -135,9 +135,12 @@ routers:
   - {{id: rb, site: b}}
   - {{id: rc, site: c}}
 links:
-  - {{id: l-ab, a: {{router: ra, interface: eth1}}, b: {{router: rb, interface: eth1}}, route: [s-ab]}}
-  - {{id: l-ac, a: {{router: ra, interface: eth2}}, b: {{router: rc, interface: eth1}}, route: [s-ac]}}
-  - {{id: l-cb, a: {{router: rc, interface: eth2}}, b: {{router: rb, interface: eth2}}, route: [s-cb]}}
+  - {{id: l-ab, a: {{router: ra, interface: eth1}}, b: {{router: rb, interface: eth1}},
+     route: [s-ab]}}
+  - {{id: l-ac, a: {{router: ra, interface: eth2}}, b: {{router: rc, interface: eth1}},
+     route: [s-ac]}}
+  - {{id: l-cb, a: {{router: rc, interface: eth2}}, b: {{router: rb, interface: eth2}},
+     route: [s-cb]}}
 """
 
 

@@ -95,7 +95,8 @@ def test_adjacencies_and_route_costs_match_the_model(lab_shared: Lab) -> None:
               for r in topo.routers}
     for router, rs in lab_shared.state.routers.items():
         nbrs, routes = vtysh_json(rs.netns, "show ip ospf neighbor json", "show ip route ospf json")
-        full = [n for ns in nbrs["neighbors"].values() for n in ns if n["nbrState"].startswith("Full")]
+        full = [n for ns in nbrs["neighbors"].values() for n in ns
+                if n["nbrState"].startswith("Full")]
         assert len(full) == degree[router]
         dist = nx.single_source_dijkstra_path_length(g, router, weight="metric")
         for other, cost in dist.items():
@@ -172,7 +173,8 @@ def test_snmp_v2c_community_only_from_the_management_subnet(lab_shared: Lab) -> 
     assert dst not in far.stdout
 
 
-def test_agents_read_the_kernel_and_the_tuning_community_writes_nothing_else(lab_shared: Lab) -> None:
+def test_agents_read_the_kernel_and_the_tuning_community_writes_nothing_else(
+        lab_shared: Lab) -> None:
     """The lab set every agent's ifTable cache timeout to 0; its write community may set only
     that object (and, by the nftables filter, only from the management subnet)."""
     creds, topo = lab_shared.creds, lab_shared.topo

@@ -4,9 +4,9 @@ Each run starts the CLI in a process group of its own and sends SIGINT to the wh
 (what a terminal does on Ctrl-C), at random moments. After an interrupted `up` that did not
 finish building, nothing of the lab may remain; an interrupted `down` leaves nothing either,
 or (interrupted before it began) the lab untouched, every daemon running. A plain `down` then
-must remove it all. "Nothing" is checked independently of the lab's own records: no process whose command line
-names the lab's state dir or netns, no netns, no interface with the lab's prefix in the root
-namespace, no FRR pathspace, no state dir. The runs use a 3-router lab of their own.
+must remove it all. "Nothing" is checked independently of the lab's own records: no process whose
+command line names the lab's state dir or netns, no netns, no interface with the lab's prefix in
+the root namespace, no FRR pathspace, no state dir. The runs use a 3-router lab of their own.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 the kernel and the agents' processes; a light cut of a span is seen by trap and by poll with the
 right links, spans, SRLGs and datacentre reroutes — by trap both as net-snmp's linkDown and as
 FRR ospfd's ospfNbrStateChange (`ospf_neighbor_down`, latency printed); the restore closes it;
-and `ngk uptime` over the window reports the downtime that happened. The lab is restored even when a test fails."""
+and `ngk uptime` over the window reports the downtime that happened. The lab is restored even when
+a test fails."""
 from __future__ import annotations
 
 import asyncio
@@ -111,7 +112,8 @@ class CutRun:
 
 
 def endpoints(topo: Topology, links: list[str]) -> set[tuple[str, str]]:
-    return {(e.router, e.interface) for lid in links for e in (topo.links[lid].a, topo.links[lid].b)}
+    return {(e.router, e.interface) for lid in links
+            for e in (topo.links[lid].a, topo.links[lid].b)}
 
 
 def seen(events: list[dict], kind: str) -> set[tuple[str, str]]:

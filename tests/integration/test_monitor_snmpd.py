@@ -86,7 +86,8 @@ class Agent:
                f"127.0.0.1:{self.port}", ".1.3.6.1.2.1.1.3.0"]
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns, *cmd]
-        return subprocess.run(cmd, capture_output=True, env={**os.environ, "MIBS": ""}).returncode == 0
+        env = {**os.environ, "MIBS": ""}
+        return subprocess.run(cmd, capture_output=True, env=env).returncode == 0
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -188,7 +189,8 @@ def test_prometheus_and_coldstart_trap(tmp_path):
 
     try:
         asyncio.run(run())
-        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        body = urllib.request.urlopen(url, timeout=5).read().decode()
     finally:
         server.shutdown()
         agent.stop()

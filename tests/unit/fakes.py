@@ -6,7 +6,8 @@ from typing import Any
 
 
 def fake_run_each(nr: Any, names: Any, fn: Any, **kwargs: Any):
-    """`controller.southbound.nornir_run.run_each` over `nr.devices` (name -> fake device), no SSH."""
+    """`controller.southbound.nornir_run.run_each` over `nr.devices` (name -> fake device), no
+    SSH."""
     ok, errors = {}, {}
     for name in sorted(set(names)):
         task = SimpleNamespace(host=SimpleNamespace(

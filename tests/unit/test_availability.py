@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from controller.analysis.availability import (
-    HOURS_PER_YEAR, MIN_PER_YEAR, availability_report, risks, truncation_bound, unavailability)
+    CANDIDATES_PER_SITE, HOURS_PER_YEAR, MIN_PER_YEAR, availability_report, candidate_spans, risks,
+    truncation_bound, unavailability)
 from controller.model.layers import outage, site_graph
 from controller.model.load import REFERENCE_TOPOLOGY, load_topology
 from controller.model.topology import Topology
@@ -175,3 +176,12 @@ def test_cli_json(tmp_path: Path) -> None:
         set(data["datacentre_pairs"][0])
     bad = CliRunner().invoke(app, ["availability", "--topology", str(tmp_path / "none.yaml")])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_candidates_skip_a_site_without_longitude() -> None:
+    topo = load_topology()
+    site = next(s for s in topo.sites.values() if s.kind == "pop" and topo.routers_at(s.id))
+    cut = replace(topo, sites={**topo.sites, site.id: replace(site, lon=None)})
+    found = candidate_spans(cut, CANDIDATES_PER_SITE)
+    assert found and all(site.id not in (a, b) for a, b, _ in found)
+    assert any(site.id in (a, b) for a, b, _ in candidate_spans(topo, CANDIDATES_PER_SITE))

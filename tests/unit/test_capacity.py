@@ -123,7 +123,9 @@ def random_topology(tmp_path: Path, seed: int, n: int = 14) -> Topology:
                       "b": {"router": f"r{b}", "interface": f"eth{ports[b]}"},
                       "metric": rng.choice((1, 1, 2, 3)), "km": 10,
                       "capacity_gbps": rng.choice((10, 20))})
-    doc = {"name": f"random{seed}", "sites": sites, "addressing": {"p2p": "10.0.0.0/16", "loopbacks": "10.255.0.0/24", "mgmt": "172.31.0.0/24"},
+    doc = {"name": f"random{seed}", "sites": sites,
+           "addressing": {"p2p": "10.0.0.0/16", "loopbacks": "10.255.0.0/24",
+                          "mgmt": "172.31.0.0/24"},
            "optical_nodes": [{"id": f"s{i}", "site": f"s{i}"} for i in range(n)],
            "spans": [], "routers": routers, "links": links}
     path = tmp_path / f"random{seed}.yaml"
@@ -190,7 +192,8 @@ def brute_report(topo: Topology, demands: Demands, depth: int, kinds) -> dict:
     els = elements(topo, kinds)
     scenarios = [()] + ([(e,) for e in els] if depth else []) + \
         (list(combinations(els, 2)) if depth == 2 else [])
-    cap = {(lk.id, r): lk.capacity_gbps for lk in topo.links.values() for r in (lk.a.router, lk.b.router)}
+    cap = {(lk.id, r): lk.capacity_gbps for lk in topo.links.values()
+           for r in (lk.a.router, lk.b.router)}
     worst = {k: 0.0 for k in cap}
     cls = {k: [0.0] * len(CLASSES) for k in cap}
     routed = [True] * len(demands.demands)

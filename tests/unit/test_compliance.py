@@ -116,8 +116,8 @@ def test_mutation_found_with_router_feature_and_line(router: str, kind: str,
     data = json.loads(json.dumps(report.as_dict()))
     entry = next(r for r in data["routers"] if r["router"] == router)
     assert entry["compliant"] is False and entry["features"][feature] == "drift"
-    assert {"op": op, "text": redact(text), "block": block, "feature": feature, "line": line} in entry[
-        "diff"]
+    assert {"op": op, "text": redact(text), "block": block, "feature": feature,
+            "line": line} in entry["diff"]
 
 
 def test_unknown_router_is_neither_compliant_nor_failing() -> None:

@@ -126,7 +126,8 @@ def test_committed_lab_is_the_export_of_the_reference_topology(tmp_path, validat
     fresh = export_containerlab(load_topology(), tmp_path / "ngk.clab.yml").parent
     files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(LAB) for p in LAB.rglob("*") if p.is_file())
-    assert committed == files, "lab/ drifted: run ngk lab export containerlab --out lab/ngk.clab.yml"
+    assert committed == files, \
+        "lab/ drifted: run ngk lab export containerlab --out lab/ngk.clab.yml"
     drifted = [str(f) for f in files if (LAB / f).read_text() != (fresh / f).read_text()]
     assert drifted == [], "lab/ drifted: run ngk lab export containerlab --out lab/ngk.clab.yml"
     doc = yaml.safe_load((LAB / "ngk.clab.yml").read_text())

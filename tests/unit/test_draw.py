@@ -56,7 +56,8 @@ def test_path_pair(tmp_path: Path) -> None:
 def test_layout_keeps_geography_and_places_everything(tmp_path: Path) -> None:
     topo = load_topology()
     pos = layout(topo)
-    assert set(pos) == set(topo.sites) | {n.id for n in topo.optical_nodes.values() if n.site is None}
+    assert set(pos) == set(topo.sites) | {n.id for n in topo.optical_nodes.values()
+                                          if n.site is None}
     # north stays north, west stays west
     assert pos["tos"][1] > pos["bod"][1] > pos["trd"][1] > pos["osl"][1]
     assert pos["brg"][0] < pos["osl"][0]

@@ -1,4 +1,5 @@
-"""GraphML import: counts, names and lengths against the source files, and clean bad-input errors."""
+"""GraphML import: counts, names and lengths against the source files, and clean bad-input
+errors."""
 from __future__ import annotations
 
 import math
@@ -17,7 +18,8 @@ FILES = sorted(ZOO.glob("*.graphml"))
 
 def independent_km(a: dict, b: dict) -> float | None:
     """Haversine via the chord length on a unit sphere (a different formula from the importer)."""
-    if not all(isinstance(n.get(k), (int, float)) for n in (a, b) for k in ("Latitude", "Longitude")):
+    if not all(isinstance(n.get(k), (int, float))
+               for n in (a, b) for k in ("Latitude", "Longitude")):
         return None
     def xyz(n: dict) -> tuple[float, float, float]:
         lat, lon = math.radians(n["Latitude"]), math.radians(n["Longitude"])
@@ -47,7 +49,8 @@ def test_import_matches_source(path: Path, tmp_path: Path) -> None:
     # spans follow the source edges, parallel ones included
     by_name = {s.id: s.name for s in topo.sites.values()}
     got = sorted(tuple(sorted((by_name[topo.optical_nodes[s.a].site],
-                               by_name[topo.optical_nodes[s.b].site]))) for s in topo.spans.values())
+                               by_name[topo.optical_nodes[s.b].site])))
+                 for s in topo.spans.values())
     want = sorted(tuple(sorted((str(graph.nodes[u].get("label", u)),
                                 str(graph.nodes[v].get("label", v)))))
                   for u, v in graph.edges() if u != v)
@@ -101,7 +104,8 @@ def test_self_loops_skipped_and_parallel_kept(tmp_path: Path) -> None:
     out = tmp_path / "t.yaml"
     write_topology_yaml(doc, out)
     topo = load_topology(out)
-    assert [len([lk for lk in topo.links.values() if topo.link_sites(lk) == ("tromso", "tromso-2")])] == [2]
+    assert [len([lk for lk in topo.links.values()
+                 if topo.link_sites(lk) == ("tromso", "tromso-2")])] == [2]
 
 
 @pytest.mark.parametrize("content", [None, "not xml at all", "<?xml version='1.0'?><foo/>",

@@ -99,6 +99,13 @@ def test_unknown_host_is_refused_before_connecting(tmp_path):
     assert set(result.seconds) == set()  # failed before any network traffic
 
 
+def test_login_without_known_hosts_is_refused_before_connecting():
+    result = push(Target("r", "192.0.2.7"), render_interfaces(load_topology(), "osl-cr1"),
+                  Login("u", password="p"), commit=True)
+    assert result.status == "failed" and result.error["kind"] == "host-key"
+    assert "no known_hosts file" in result.error["message"] and set(result.seconds) == set()
+
+
 def test_cli_render_matches_payload():
     out = CliRunner().invoke(app, ["netconf", "render", "osl-cr1"])
     assert out.exit_code == 0

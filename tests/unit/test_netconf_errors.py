@@ -15,13 +15,17 @@ from controller.southbound.netconf.errors import (AuthError, ConnectError, HostK
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 HEAD = (f'<rpc-reply xmlns="{NC}" xmlns:nc="{NC}" message-id="urn:uuid:1">')
 # Recorded from netconfd 2.13 (yuma123): edit-config with prefix-length 33 / ip 10.0.0.300.
-RANGE = HEAD + """<rpc-error><error-type>protocol</error-type><error-tag>invalid-value</error-tag>
+RANGE = HEAD + ("""<rpc-error><error-type>protocol</error-type><error-tag>invalid-value</error-tag>
 <error-severity>error</error-severity><error-app-tag>not-in-range</error-app-tag>
-<error-path xmlns:if="urn:ietf:params:xml:ns:yang:ietf-interfaces" xmlns:ip="urn:ietf:params:xml:ns:yang:ietf-ip">/nc:rpc/nc:edit-config/nc:config/if:interfaces/if:interface[if:name='eth1']/ip:ipv4/ip:address[ip:ip='10.0.0.1']/ip:prefix-length</error-path>
+<error-path xmlns:if="urn:ietf:params:xml:ns:yang:ietf-interfaces" """
+                'xmlns:ip="urn:ietf:params:xml:ns:yang:ietf-ip">'
+                "/nc:rpc/nc:edit-config/nc:config/if:interfaces/if:interface[if:name='eth1']"
+                "/ip:ipv4/ip:address[ip:ip='10.0.0.1']/ip:prefix-length</error-path>"
+                """
 <error-message xml:lang="en">value not in range</error-message>
 <error-info><bad-value xmlns="http://netconfcentral.org/ns/yuma-ncx">33</bad-value>
 <error-number xmlns="http://netconfcentral.org/ns/yuma-ncx">288</error-number></error-info>
-</rpc-error></rpc-reply>"""
+</rpc-error></rpc-reply>""")
 PATTERN = RANGE.replace("not-in-range", "pattern-test-failed").replace(
     "value not in range", "pattern match failed").replace(">33<", ">10.0.0.300<")
 LOCKED = HEAD + """<rpc-error><error-type>protocol</error-type><error-tag>lock-denied</error-tag>

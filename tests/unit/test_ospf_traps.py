@@ -128,7 +128,8 @@ def test_recorded_cut_gives_neighbour_down_then_up_with_impact(tmp_path):
                     for dt, r, _, a, _, st in RECORDED_CUT]
     report = {x["link"]: x for x in uptime_report(m.store, TOPO, 1000.0, 1010.0)["links"]}
     for lid in CUT_LINKS:
-        times = [(1000.0 + dt, st) for dt, r, _, a, _, st in RECORDED_CUT if by_hand(r, a)[1] == lid]
+        times = [(1000.0 + dt, st) for dt, r, _, a, _, st in RECORDED_CUT
+                 if by_hand(r, a)[1] == lid]
         start = min(t for t, st in times if st == 1)
         end = max(t for t, st in times if st == 8)
         assert report[lid]["down_intervals"] == [[start, end]], report[lid]
@@ -236,7 +237,8 @@ def test_full_adjacency_newer_than_oper_down_wins(tmp_path, full_after_oper_down
                          "x", 2.0 if full_after_oper_down else 1.2))
     assert e["kind"] == "ospf_neighbor_up"
     assert e["detail"]["impact"]["links_down"] == ([] if full_after_oper_down else [link])
-    assert m.state.routers["osl-cr2"].oper[interface].up is False  # ifOperStatus is left as reported
+    # ifOperStatus is left as reported
+    assert m.state.routers["osl-cr2"].oper[interface].up is False
 
 
 def test_if_state_change_names_the_interface(tmp_path):

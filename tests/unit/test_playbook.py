@@ -10,7 +10,8 @@ from controller.model.load import load_topology
 from controller.model.select import select_targets
 from controller.model.source import InputError
 from controller.playbook.model import load_playbook
-from controller.playbook.registry import ACTIONS, ActionAlreadyRegistered, Context, Outcome, Registry
+from controller.playbook.registry import (
+    ACTIONS, ActionAlreadyRegistered, Context, Outcome, Registry)
 from controller.playbook.runner import run_playbook
 
 TOPO = load_topology()
@@ -25,7 +26,8 @@ action = LOCAL.action
 @action("test-ok", optional=("label",))
 def _ok(ctx, targets, args):
     CALLS.append(f"ok:{args.get('label')}:{len(targets)}")
-    ctx.undo.append((f"undo {args.get('label')}", lambda: CALLS.append(f"undo:{args.get('label')}")))
+    ctx.undo.append((f"undo {args.get('label')}",
+                     lambda: CALLS.append(f"undo:{args.get('label')}")))
     return Outcome(True, "fine", changed=True)
 
 
@@ -42,7 +44,8 @@ def _interrupt(ctx, targets, args):
 
 @action("test-undo-fails")
 def _undo_fails(ctx, targets, args):
-    ctx.undo.append(("undrain", lambda: Outcome(False, "2 problems", {"problems": ["r1: timeout"]})))
+    ctx.undo.append(("undrain",
+                     lambda: Outcome(False, "2 problems", {"problems": ["r1: timeout"]})))
     return Outcome(True, "drained", changed=True)
 
 

@@ -79,7 +79,8 @@ def exported_names(tmp_path: Path) -> set[str]:
     """Every sample name a monitor with a topology, an unreachable router and a failed store write
     exports (counters with their _total)."""
     topo = load_topology()
-    targets = [Target(r, "192.0.2.1", 161, SnmpCredentials("2c", community="c")) for r in topo.routers]
+    targets = [Target(r, "192.0.2.1", 161, SnmpCredentials("2c", community="c"))
+               for r in topo.routers]
     blocker = tmp_path / "file"
     blocker.write_text("")
     mon = Monitor(targets, Store(blocker / "m.db"), ImpactMapper(topo))

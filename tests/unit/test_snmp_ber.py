@@ -38,7 +38,8 @@ def _pysnmp_response(request_id: int) -> bytes:
 
 def test_decodes_what_pysnmp_encodes():
     pdu = ber.decode_message(_pysnmp_response(4242))
-    assert (pdu.version, pdu.community, pdu.tag, pdu.request_id) == (1, b"ngk-test", ber.RESPONSE, 4242)
+    assert (pdu.version, pdu.community, pdu.tag, pdu.request_id) == \
+        (1, b"ngk-test", ber.RESPONSE, 4242)
     assert [o for o, _ in pdu.varbinds] == [o for o, _, _ in CASES]
     for (_, want, _), (_, got) in zip(CASES, pdu.varbinds):
         assert got == _plain(want)
@@ -74,7 +75,8 @@ def test_integers_round_trip(value):
     assert int(pdecoder.decode(ber.enc_int(value), asn1Spec=rfc1902.Integer32())[0]) == value
     # minimal two's complement (X.690 8.3.2): no redundant leading 0x00/0xff octet
     body = ber.enc_int(value)[2:]
-    assert len(body) == 1 or not ((body[0] == 0 and body[1] < 0x80) or (body[0] == 0xFF and body[1] >= 0x80))
+    assert len(body) == 1 or not ((body[0] == 0 and body[1] < 0x80)
+                                  or (body[0] == 0xFF and body[1] >= 0x80))
 
 
 def test_exceptions_and_getbulk_fields():

@@ -38,7 +38,9 @@ class FakeAgent:
 
     def _next(self, oid):
         i = bisect.bisect_right(self.keys, oid)
-        return (self.keys[i], self.data[self.keys[i]]) if i < len(self.keys) else (oid, ber.END_OF_MIB_VIEW)
+        if i < len(self.keys):
+            return self.keys[i], self.data[self.keys[i]]
+        return oid, ber.END_OF_MIB_VIEW
 
     async def bulk(self, target, non_repeaters, repeaters, max_repetitions):
         self.requests += 1
@@ -82,20 +84,24 @@ def test_subset_poll_is_one_getbulk_of_ten_interfaces():
     agent = Recording(mib(37, oper={3: 2, 12: 2}))
     poll = asyncio.run(poll_device(agent, TARGET, columns=("oper",), max_rows=10))
     assert agent.calls == [(list(SCALARS), [IF_COLUMNS["oper"]], 10)]
-    assert poll.reachable and poll.problems == [] and (poll.sys_uptime, poll.sys_name) == (5000, "r1")
-    assert {i: f.oper for i, f in poll.interfaces.items()} == {i: 2 if i == 3 else 1 for i in range(1, 11)}
+    assert poll.reachable and poll.problems == []
+    assert (poll.sys_uptime, poll.sys_name) == (5000, "r1")
+    assert {i: f.oper for i, f in poll.interfaces.items()} == \
+        {i: 2 if i == 3 else 1 for i in range(1, 11)}
     assert all(f.in_octets is None and f.name == f"ifIndex{i}" for i, f in poll.interfaces.items())
     assert poll.values == 2 + 10
 
 
-@pytest.mark.parametrize("n_if,max_rows,max_rep", [(37, 10, 4), (5, 10, 16), (10, 10, 16), (0, 3, 16),
-                                                   (11, 10, 10), (20, 7, 3), (5, 10, 3)])
+@pytest.mark.parametrize("n_if,max_rows,max_rep", [(37, 10, 4), (5, 10, 16), (10, 10, 16),
+                                                   (0, 3, 16), (11, 10, 10), (20, 7, 3),
+                                                   (5, 10, 3)])
 def test_subset_walk_stops_at_max_rows(n_if, max_rows, max_rep):
     agent = Recording(mib(n_if))
     poll = asyncio.run(poll_device(agent, TARGET, max_rep, ("oper", "in_octets"), max_rows))
     want = list(range(1, min(n_if, max_rows) + 1))
     assert poll.problems == [] and sorted(poll.interfaces) == want
-    assert [(f.oper, f.in_octets) for f in poll.interfaces.values()] == [(1, 1000 * i) for i in want]
+    assert [(f.oper, f.in_octets) for f in poll.interfaces.values()] == \
+        [(1, 1000 * i) for i in want]
     got, reps = 0, []  # each request asks for what is left; it stops at the cap or the table's end
     while not reps or got < min(max_rows, n_if + 1):
         reps.append(min(max_rep, max_rows - got))
@@ -107,7 +113,8 @@ def test_subset_walk_stops_at_max_rows(n_if, max_rows, max_rep):
 
 def test_poll_all_subset_one_request_per_device():
     agent = Recording(mib(25))
-    targets = [Target(f"r{i}", "127.0.0.1", 161, SnmpCredentials("2c", community="c")) for i in range(7)]
+    targets = [Target(f"r{i}", "127.0.0.1", 161, SnmpCredentials("2c", community="c"))
+               for i in range(7)]
     polls = asyncio.run(poll_all(agent, targets, concurrency=3, columns=("oper",), max_rows=10))
     assert [p.router for p in polls] == [t.router for t in targets] and len(agent.calls) == 7
     assert all(sorted(p.interfaces) == list(range(1, 11)) for p in polls)
@@ -213,7 +220,8 @@ def test_inventory(tmp_path):
         f"bad4:\n  hostname: 10.0.0.7\n  data: {{snmp: {{secrets_file: {tmp_path}/none.yaml}}}}\n")
     targets, diags = load_inventory(inv)
     by = {t.router: t for t in targets}
-    assert by["r1"].port == 1161 and by["r1"].credentials.community == "pub" and by["r1"].timeout == 2.5
+    assert by["r1"].port == 1161 and by["r1"].credentials.community == "pub"
+    assert by["r1"].timeout == 2.5
     assert by["r2"].credentials.version == "3" and by["r2"].credentials.user == "special"
     assert by["r3"].credentials.user == "ngk" and by["r3"].credentials.auth_key == "a" * 12
     assert by["r3"].credentials.community == "cc"  # kept to accept the lab's v2c traps

@@ -117,7 +117,8 @@ def test_every_component_migrates_from_every_earlier_version(store_url, componen
     old.register(component, steps[:done])
     old.connect()
     if component == "monitor" and done:  # rows written before the migration stay
-        old.add("INSERT INTO samples (ts, router, reachable, sys_uptime, duration, error) VALUES (?, ?, ?, ?, ?, ?)", [(1.5, "r1", 1, 7, 0.01, None)])
+        old.add("INSERT INTO samples (ts, router, reachable, sys_uptime, duration, error) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [(1.5, "r1", 1, 7, 0.01, None)])
         assert old.flush()
     tables = [t for t in old.tables() if t != "schema_versions"]
     counts = {t: old.query(f'SELECT COUNT(*) FROM "{t}"')[0][0] for t in tables}
@@ -137,7 +138,8 @@ def test_every_component_migrates_from_every_earlier_version(store_url, componen
 def populate(store: Store) -> None:
     """Every table of every component, through the monitor itself where it can."""
     storage.migrate(store)
-    targets = [Target(r, "192.0.2.1", 161, SnmpCredentials("2c", community="c")) for r in ("r1", "r2")]
+    targets = [Target(r, "192.0.2.1", 161, SnmpCredentials("2c", community="c"))
+               for r in ("r1", "r2")]
     m = Monitor(targets, store, interval=10.0)
     for i in range(30):
         for r in ("r1", "r2"):
@@ -240,7 +242,8 @@ def test_import_of_an_older_dump_migrates_it_forward(tmp_path, store_url):
     old = Store(tmp_path / "old.db")
     monitor = storage.schemas()["monitor"]
     old.register("monitor", monitor[:1])  # before samples.horizon
-    old.add("INSERT INTO samples (ts, router, reachable, sys_uptime, duration, error) VALUES (?, ?, ?, ?, ?, ?)", [(1.0, "r1", 1, 5, 0.01, None)])
+    old.add("INSERT INTO samples (ts, router, reachable, sys_uptime, duration, error) "
+            "VALUES (?, ?, ?, ?, ?, ?)", [(1.0, "r1", 1, 5, 0.01, None)])
     assert old.flush()
     storage.export(old, tmp_path / "old.dump")
     new = Store(store_url)

@@ -79,8 +79,9 @@ ERRORS = [
     ("km-not-positive", replace("km: 400", "km: 0"), 15, "spans[1].km", "must be > 0"),
     ("span-self-loop", replace("{id: p-b, a: p, b: b", "{id: p-b, a: b, b: b"), 15,
      "spans[1]", "self-loop"),
-    ("link-self-loop", replace("b: {router: b1, interface: eth1}", "b: {router: a1, interface: eth9}"),
-     24, "links[0]", "self-loop"),
+    ("link-self-loop",
+     replace("b: {router: b1, interface: eth1}", "b: {router: a1, interface: eth9}"), 24,
+     "links[0]", "self-loop"),
     ("route-not-a-chain", replace("route: [a-p, p-b]", "route: [a-p, hut-b]"), 24,
      "links[0].route", "not a contiguous chain"),
     ("route-wrong-end", replace("route: [a-p]}", "route: [a-hut]}"), 26,
@@ -96,8 +97,9 @@ ERRORS = [
      "links[2].a.interface", "already used"),
     ("bad-interface-name", replace("interface: eth3}", "interface: this-name-is-too-long}"), 26,
      "links[2].a.interface", "Linux interface name"),
-    ("bad-address", replace("role: pe, platform: frr}", "role: pe, platform: frr, loopback: 10.1.2}"),
-     21, "routers[2].loopback", "not a valid IPv4"),
+    ("bad-address",
+     replace("role: pe, platform: frr}", "role: pe, platform: frr, loopback: 10.1.2}"), 21,
+     "routers[2].loopback", "not a valid IPv4"),
     ("service-not-dc", replace("datacentres: [a, b]", "datacentres: [a, p]"), 29,
      "services[0].datacentres[1]", "is a pop, not a datacentre"),
     ("bad-metric", replace("route: [a-p]}", "route: [a-p], metric: 0}"), 26,
@@ -128,8 +130,8 @@ def test_all_errors_reported_at_once(tmp_path):
 
 
 def test_disconnected_topology_is_a_warning(tmp_path):
-    text = SMALL.replace("  - {id: pm, a: {router: p1, interface: eth2}, b: {router: m1, interface: "
-                         "eth1}, km: 12}\n", "")
+    text = SMALL.replace("  - {id: pm, a: {router: p1, interface: eth2}, "
+                         "b: {router: m1, interface: eth1}, km: 12}\n", "")
     topo, diags = check_topology(write(tmp_path, text))
     assert topo is not None
     assert any(d.severity == "warning" and "disconnected" in d.message for d in diags)

@@ -196,7 +196,8 @@ class Monitor:
             rates = self.state.routers[poll.router].rates
             per_router.append({
                 "router": poll.router, "reachable": poll.reachable,
-                "sys_uptime": poll.sys_uptime / TICKS_PER_S if poll.sys_uptime is not None else None,
+                "sys_uptime": (poll.sys_uptime / TICKS_PER_S
+                               if poll.sys_uptime is not None else None),
                 "sys_name": poll.sys_name, "error": poll.error, "problems": poll.problems,
                 "poll_ms": round(poll.duration * 1000, 3),
                 "interfaces": {i.name: oper_state(i.oper) for i in poll.interfaces.values()

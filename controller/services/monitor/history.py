@@ -93,7 +93,8 @@ def link_is_down(ends: Iterable[End]) -> bool | None:
 class Restored:
     """The last state change of every router/interface/adjacency key and the last sysUpTime."""
 
-    changes: list[tuple[str, str, str, float]] = field(default_factory=list)  # router, key, state, ts
+    # router, key, state, ts
+    changes: list[tuple[str, str, str, float]] = field(default_factory=list)
     uptimes: list[tuple[str, int, float]] = field(default_factory=list)  # router, ticks, when read
 
 
@@ -110,7 +111,8 @@ class History:
         store.register("monitor", SCHEMA)
 
     def restore(self) -> Restored:
-        """What a restarted monitor needs; empty (the reason recorded) if the store is unreadable."""
+        """What a restarted monitor needs; empty (the reason recorded) if the store is
+        unreadable."""
         try:
             rows = self.store.query(
                 "SELECT router, interface, state, ts FROM state_changes s WHERE ts = (SELECT "

@@ -48,7 +48,12 @@ def known_host_key(known_hosts: str | Path, host: str, port: int) -> paramiko.PK
 
 def connect(target: Target, creds: Login) -> manager.Manager:
     """A connected session; raises a NetconfError subclass with a clear message on failure."""
-    key = None if creds.insecure else known_host_key(creds.known_hosts, target.host, target.port)
+    key = None
+    if not creds.insecure:
+        if not creds.known_hosts:
+            raise HostKeyError(f"{target}: no known_hosts file to check the host key against "
+                               "(set one, or pass --insecure knowingly)")
+        key = known_host_key(creds.known_hosts, target.host, target.port)
     try:
         session = manager.connect(
             host=target.host, port=target.port, username=creds.username,

@@ -77,7 +77,8 @@ def tlv(tag: int, body: bytes) -> bytes:
 
 
 def enc_int(value: int, tag: int = 0x02) -> bytes:
-    size = max(1, (value.bit_length() + 8) // 8) if value >= 0 else (value + 1).bit_length() // 8 + 1
+    size = (max(1, (value.bit_length() + 8) // 8) if value >= 0
+            else (value + 1).bit_length() // 8 + 1)
     return tlv(tag, value.to_bytes(size, "big", signed=True))
 
 
@@ -114,7 +115,8 @@ def enc_value(value: Any) -> bytes:
         return tlv(0x04, value)
     if isinstance(value, _Exception):
         return bytes((next(t for t, e in EXCEPTIONS.items() if e is value), 0))
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], int) and value[0] >= 0x40:
+    if (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], int)
+            and value[0] >= 0x40):
         return enc_unsigned(value[1], value[0])
     if isinstance(value, tuple):
         return enc_oid(value)

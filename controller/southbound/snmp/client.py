@@ -60,8 +60,9 @@ class SnmpClient(asyncio.DatagramProtocol):
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.create_datagram_endpoint(lambda: self, local_addr=("0.0.0.0", 0))
-        sock = self.transport.get_extra_info("socket")
+        transport, _ = await loop.create_datagram_endpoint(lambda: self,
+                                                           local_addr=("0.0.0.0", 0))
+        sock = transport.get_extra_info("socket")
         try:  # root may exceed net.core.rmem_max; others get what rmem_max allows
             sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
         except OSError:
@@ -80,8 +81,9 @@ class SnmpClient(asyncio.DatagramProtocol):
         self.received += 1
         try:
             if usm.msg_version(data) == usm.V3:
-                reply: ber.Pdu | tuple[bytes, usm.Envelope] = (data, usm.parse(data))
-                rid = reply[1].msg_id
+                env = usm.parse(data)
+                reply: ber.Pdu | tuple[bytes, usm.Envelope] = (data, env)
+                rid = env.msg_id
             else:
                 reply = ber.decode_message(data)
                 if reply.tag != ber.RESPONSE:
@@ -106,6 +108,8 @@ class SnmpClient(asyncio.DatagramProtocol):
         if target.credentials.version == "3":
             pdu = await self._v3(target, tag, field1, field2, varbinds)
         else:
+            if target.credentials.community is None:
+                raise SnmpError(f"{target.router}: SNMP v2c needs a community")
             community = target.credentials.community.encode()
             _, pdu = await self._exchange(target, lambda rid: ber.encode_message(
                 ber.V2C, community, tag, rid, field1, field2, varbinds))
@@ -182,6 +186,8 @@ class SnmpClient(asyncio.DatagramProtocol):
                         v3: bool = False) -> tuple[int, Any]:
         """Send build(id) until a matching reply comes (timeout and retries of the target): the
         id and a decoded PDU, or for v3 the raw message and its envelope."""
+        if self.transport is None:
+            raise SnmpError("the SNMP client is not open")
         addr = (target.host, target.port)
         loop = asyncio.get_running_loop()
         for _ in range(target.retries + 1):

@@ -145,8 +145,8 @@ def _target(name: str, host: Any, base: Path, groups: Document | None,
     data = host.get("data") or {}
     if not isinstance(data, dict):
         raise ValueError("data must be a mapping")
-    levels = [_data_of(defaults, None), *(_data_of(groups, str(g)) for g in host.get("groups") or []),
-              data]
+    levels = [_data_of(defaults, None),
+              *(_data_of(groups, str(g)) for g in host.get("groups") or []), data]
     snmp: dict[str, Any] = {}
     for level in levels:
         snmp.update(_snmp(level))

@@ -185,9 +185,12 @@ class TrapReceiver:
             self.sock = None
 
     def _readable(self) -> None:
+        sock = self.sock
+        if sock is None:  # closed
+            return
         for _ in range(BATCH):
             try:
-                data, addr = self.sock.recvfrom(65535)
+                data, addr = sock.recvfrom(65535)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # an ICMP error queued on the socket: nothing to read
@@ -231,9 +234,12 @@ class TrapReceiver:
                         source, reason, f": {detail}" if detail else "", self.rejected[reason])
 
     def _send(self, message: bytes, addr: tuple[Any, ...]) -> None:
+        if self.sock is None:  # handle() without start(): nowhere to answer from
+            log.debug("trap receiver not started: no answer to %s", addr[0])
+            return
         try:
             self.sock.sendto(message, addr)
-        except (OSError, AttributeError) as exc:  # AttributeError: handle() without start()
+        except OSError as exc:
             log.debug("trap receiver could not answer %s: %s", addr[0], exc)
 
     # --- SNMPv2c ---------------------------------------------------------------------------
@@ -320,7 +326,8 @@ class TrapReceiver:
 
 def _community_ok(target: Target, community: bytes) -> bool:
     expected = target.credentials.trap_community or target.credentials.community
-    return bool(expected) and hmac.compare_digest(expected.encode(), community)
+    return expected is not None and expected != "" and \
+        hmac.compare_digest(expected.encode(), community)
 
 
 def _authentic(data: bytes, env: usm.Envelope, candidates: list[Target], engine_id: bytes

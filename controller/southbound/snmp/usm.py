@@ -46,7 +46,7 @@ NET_SNMP_NAMES = {"sha": "SHA", "sha224": "SHA-224", "sha256": "SHA-256", "sha38
                   "sha512": "SHA-512", "aes": "AES", "aes192": "AES-192", "aes256": "AES-256"}
 # usmStats counters an agent reports instead of answering (RFC 3414 section 5)
 USM_STATS_PREFIX = (1, 3, 6, 1, 6, 3, 15, 1, 1)
-USM_STATS = {
+USM_STATS: dict[tuple[int, ...], str] = {
     USM_STATS_PREFIX + (1, 0): "unsupportedSecLevel",
     USM_STATS_PREFIX + (2, 0): "notInTimeWindow",
     USM_STATS_PREFIX + (3, 0): "unknownUserName (wrong user)",
@@ -157,6 +157,12 @@ def _digest(k: Keys, message: bytes) -> bytes:
     return hmac.new(k.auth, message, k.hash_name).digest()[:k.mac_len]
 
 
+def _keys(k: Keys | None) -> Keys:
+    if k is None:
+        raise ValueError("msgFlags ask for authentication or privacy but there are no keys")
+    return k
+
+
 def encode(msg_id: int, pdu: bytes, engine: Engine | None, k: Keys | None, salt: int,
            flags: int | None = None, context: tuple[bytes, bytes] | None = None) -> bytes:
     """A message from or to `engine` (the authoritative one) with keys `k`; `pdu` is a
@@ -173,10 +179,10 @@ def encode(msg_id: int, pdu: bytes, engine: Engine | None, k: Keys | None, salt:
     data = scoped
     if flags & PRIV:
         priv = (salt & (2**64 - 1)).to_bytes(8, "big")
-        encryptor = _aes(k.priv, boots, etime, priv).encryptor()
+        encryptor = _aes(_keys(k).priv, boots, etime, priv).encryptor()
         data = tlv(0x04, encryptor.update(scoped) + encryptor.finalize())
     if flags & AUTH:
-        auth = bytes(k.mac_len)
+        auth = bytes(_keys(k).mac_len)
     security = tlv(0x30, tlv(0x04, engine_id) + enc_int(boots) + enc_int(etime)
                    + tlv(0x04, k.user if k else b"") + tlv(0x04, auth) + tlv(0x04, priv))
     global_data = tlv(0x30, enc_int(msg_id) + enc_int(MAX_SIZE) + tlv(0x04, bytes((flags,)))
@@ -185,7 +191,8 @@ def encode(msg_id: int, pdu: bytes, engine: Engine | None, k: Keys | None, salt:
     if not flags & AUTH:
         return message
     env = parse(message)
-    return message[:env.auth_at] + _digest(k, message) + message[env.auth_at + k.mac_len:]
+    keys = _keys(k)
+    return message[:env.auth_at] + _digest(keys, message) + message[env.auth_at + keys.mac_len:]
 
 
 def msg_version(data: bytes) -> int:
@@ -258,7 +265,7 @@ def open_message(data: bytes, env: Envelope, k: Keys | None) -> ber.Pdu:
     if env.flags & PRIV:
         if env.data_tag != 0x04 or len(env.salt) != 8:
             raise BerError("encrypted scoped PDU is not an OCTET STRING with an 8-byte salt")
-        decryptor = _aes(k.priv, env.boots, env.time, env.salt).decryptor()
+        decryptor = _aes(_keys(k).priv, env.boots, env.time, env.salt).decryptor()
         scoped = decryptor.update(env.data) + decryptor.finalize()
     elif env.data_tag == 0x30:
         scoped = tlv(0x30, env.data)
