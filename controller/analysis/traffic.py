@@ -119,7 +119,7 @@ def estimate(topo: Topology, loads: dict[tuple[str, str, str], float]) -> dict[s
             "arcs": len(rt.arcs), "measured_arcs": int(measured.sum()),
             "unmeasured_arcs": [f"{lid}:{a}>{b}" for (lid, a, b), ok in zip(rt.arcs, measured)
                                 if not ok],
-            "total_gbps": _r(x.sum()), "kept_gbps": _r(sum(e["gbps"] for e in demands)),
+            "total_gbps": _r(x.sum()), "kept_gbps": _r(x[x >= KEEP_GBPS].sum()),
             "prior_total_gbps": _r(prior.sum()),
             "residual_max_gbps": _r(np.abs(res).max(initial=0.0)),
             "residual_rms_gbps": _r(np.sqrt(np.mean(res ** 2)) if len(res) else 0.0),
