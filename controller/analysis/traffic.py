@@ -2,8 +2,8 @@
 
 The routing matrix R (arc x router pair: the ECMP fraction of the pair's traffic on the arc) is
 the capacity engine's intact routing, so the estimate and `ngk capacity` route alike. The prior
-is a gravity model on the routers' net traffic: a router sends max(0, out - in) of what its links
-carry and receives max(0, in - out), and g[s, d] = sent[s] * received[d] / total received. The
+is a gravity model (`gravity_prior`) on what enters and leaves the network at each router: its
+edge interfaces' rates where they are measured, else its net traffic on the links. The
 estimate is the non-negative matrix closest to that prior (chi-square distance, sum of
 (x - g)^2 / g) among those that best reproduce the measured loads: one bounded least-squares
 problem, the loads weighted `DATA_WEIGHT` times the prior, solved exactly by
@@ -57,8 +57,15 @@ def routing(topo: Topology) -> Routing:
     return Routing([pairs[k] for k in keep], arcs, R[:, keep])
 
 
-def gravity_prior(rt: Routing, loads: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    """g per pair from each router's net traffic on its measured arcs (module docstring)."""
+def gravity_prior(rt: Routing, loads: np.ndarray, measured: np.ndarray,
+                  edge: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
+    """g per pair: g[s, d] = sent[s] * received[d] / (total received - received[s]), so s's row
+    adds up to what it sends (no traffic to itself). A router sends what enters
+    the network at it (its edge interfaces' in rate, `edge`: router -> (in, out) Gbps) and
+    receives what leaves there; the rest of its net traffic on the measured arcs (out - in, less
+    the edge's in - out: traffic the router itself sends or receives) adds to sent if positive,
+    to received if negative. Without `edge`: sent = max(0, out - in), received = max(0, in -
+    out)."""
     routers = sorted({r for pair in rt.pairs for r in pair})
     index = {r: i for i, r in enumerate(routers)}
     net = np.zeros(len(routers))
@@ -66,10 +73,13 @@ def gravity_prior(rt: Routing, loads: np.ndarray, measured: np.ndarray) -> np.nd
         if ok:
             net[index[a]] += load
             net[index[b]] -= load
-    sent, received = np.maximum(net, 0.0), np.maximum(-net, 0.0)
-    if received.sum() <= 0:
-        return np.zeros(len(rt.pairs))
-    return np.array([sent[index[s]] * received[index[d]] for s, d in rt.pairs]) / received.sum()
+    into = np.array([(edge or {}).get(r, (0.0, 0.0))[0] for r in routers])
+    out_of = np.array([(edge or {}).get(r, (0.0, 0.0))[1] for r in routers])
+    local = net - (into - out_of)
+    sent, received = into + np.maximum(local, 0.0), out_of + np.maximum(-local, 0.0)
+    total = received.sum()
+    return np.array([sent[index[s]] * received[index[d]] / (total - received[index[s]])
+                     if total > received[index[s]] else 0.0 for s, d in rt.pairs])
 
 
 def tomogravity(R: np.ndarray, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
@@ -89,9 +99,11 @@ def tomogravity(R: np.ndarray, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
     return np.maximum(res.x, 0.0) * scale
 
 
-def estimate(topo: Topology, loads: dict[tuple[str, str, str], float]) -> dict[str, Any]:
+def estimate(topo: Topology, loads: dict[tuple[str, str, str], float],
+             edge: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
     """The traffic matrix from measured Gbps per arc ((link, from router, to router) -> Gbps;
-    arcs left out are unmeasured): the JSON dict of `ngk traffic estimate` (docs/traffic.md)."""
+    arcs left out are unmeasured) and, if known, per router the Gbps entering and leaving the
+    network at its edge interfaces: the JSON dict of `ngk traffic estimate` (docs/traffic.md)."""
     rt = routing(topo)
     unknown = sorted(set(loads) - set(rt.arcs))
     if unknown:
@@ -100,7 +112,7 @@ def estimate(topo: Topology, loads: dict[tuple[str, str, str], float]) -> dict[s
         raise InputError("no measured link load: nothing to estimate from")
     measured = np.array([arc in loads for arc in rt.arcs])
     y = np.array([loads.get(arc, 0.0) for arc in rt.arcs])
-    prior = gravity_prior(rt, y, measured)
+    prior = gravity_prior(rt, y, measured, edge)
     x = tomogravity(rt.R[measured], y[measured], prior)
     fitted = rt.R @ x
     res = fitted[measured] - y[measured]
@@ -121,6 +133,7 @@ def estimate(topo: Topology, loads: dict[tuple[str, str, str], float]) -> dict[s
                                 if not ok],
             "total_gbps": _r(x.sum()), "kept_gbps": _r(x[x >= KEEP_GBPS].sum()),
             "prior_total_gbps": _r(prior.sum()),
+            "prior": "edge" if edge else "net",
             "residual_max_gbps": _r(np.abs(res).max(initial=0.0)),
             "residual_rms_gbps": _r(np.sqrt(np.mean(res ** 2)) if len(res) else 0.0),
             "residual_relative": _r(np.abs(res).sum() / total if total else 0.0),

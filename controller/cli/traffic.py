@@ -27,6 +27,10 @@ def estimate(
                                        "for `ngk capacity --demands`."),
     cls: str = typer.Option("best-effort", "--class", help="Class of the written demands "
                             "(counters carry none): priority, clinical or best-effort."),
+    edge: Optional[str] = typer.Option(
+        None, "--edge", help="ifName pattern (regex) of the edge interfaces, where traffic "
+        "enters and leaves the network: the prior's volumes (default: each router's net "
+        "traffic on the links)."),
     db: Optional[str] = StoreOption,
     as_json: bool = JsonOption,
     topology_path: Optional[Path] = TopologyOption,
@@ -49,7 +53,7 @@ def estimate(
     if out:
         check_writable(out)
     store = Store(db)
-    result = estimate_from_store(store, topology(topology_path), start, end)
+    result = estimate_from_store(store, topology(topology_path), start, end, edge)
     if out:
         out.write_text(demands_yaml(result, cls, store.name))
         result["out"] = str(out)

@@ -6,9 +6,12 @@ The monitor stores, with every interface sample, the rate since that interface's
 (a link in one direction) over a window is the time-weighted mean of those rates: each rate counts
 for the time since the previous sample, and only rates whose whole interval lies in the window.
 Both ends see an arc (out at its tail, in at its head); where both are measured the mean is used.
+Edge interfaces (a pattern on ifName; a link's ends never are) give what enters and leaves the
+network at each router, the gravity prior's volumes.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from controller.errors import InputError
@@ -56,8 +59,29 @@ def arc_loads(topo: Topology, rates: dict[tuple[str, str], tuple]) -> dict[Arc, 
     return out
 
 
-def estimate_from_store(store: Store, topo: Topology, since: float, until: float) -> dict[str, Any]:
-    """`ngk traffic estimate`: the JSON dict (docs/traffic.md)."""
+def edge_volumes(topo: Topology, rates: dict[tuple[str, str], tuple],
+                 pattern: str) -> dict[str, tuple[float, float]]:
+    """Router -> (Gbps in, Gbps out) summed over its interfaces whose ifName matches `pattern`
+    (fully) and that end no IP link of the topology."""
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise InputError(f"--edge {pattern!r} is no regular expression: {exc}") from None
+    out: dict[str, tuple[float, float]] = {}
+    for (router, name), (bps_in, bps_out, _) in sorted(rates.items()):
+        if router in topo.routers and (router, name) not in topo.link_ends \
+                and regex.fullmatch(name):
+            was = out.get(router, (0.0, 0.0))
+            out[router] = (was[0] + (bps_in or 0.0) / 1e9, was[1] + (bps_out or 0.0) / 1e9)
+    if not out:
+        raise InputError(f"--edge {pattern!r} matches no measured interface outside the links")
+    return out
+
+
+def estimate_from_store(store: Store, topo: Topology, since: float, until: float,
+                        edge: str | None = None) -> dict[str, Any]:
+    """`ngk traffic estimate`: the JSON dict (docs/traffic.md); `edge`: the edge interfaces'
+    ifName pattern (None: the prior from the routers' net traffic)."""
     from controller.analysis.traffic import estimate
 
     rates = interface_rates(store, since, until)
@@ -68,7 +92,7 @@ def estimate_from_store(store: Store, topo: Topology, since: float, until: float
     if not loads:
         raise InputError(f"the interface rates in {store.name} name no link of topology "
                          f"{topo.name!r}: wrong --topology?")
-    result = estimate(topo, loads)
+    result = estimate(topo, loads, edge_volumes(topo, rates, edge) if edge else None)
     covered = [rates[k][2] for k in rates]
     result["window"] = {"since": since, "until": until, "interfaces": len(rates),
                         "seconds_min": round(min(covered), 3),

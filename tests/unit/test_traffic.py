@@ -82,6 +82,28 @@ def test_link_loads_are_reproduced_on_the_reference(seed: int) -> None:
     assert abs(result["summary"]["total_gbps"] - sum(truth.values())) / sum(truth.values()) < 0.5
 
 
+def test_edge_volumes_give_the_prior_its_shape() -> None:
+    """A gravity-shaped matrix where every router sends and receives: the routers' net traffic
+    says little, what enters and leaves at the edge gives the estimate its shape."""
+    topo = load_topology(REFERENCE)
+    rng = np.random.default_rng(4)
+    size = {r: float(rng.lognormal(0.0, 1.0)) for r in topo.routers}
+    truth = {(s, d): size[s] * size[d] for s, d in routing(topo).pairs}
+    edge = {r: (sum(g for (s, _), g in truth.items() if s == r),
+                sum(g for (_, d), g in truth.items() if d == r)) for r in topo.routers}
+    total = sum(truth.values())
+
+    def error(result: dict) -> float:
+        got = matrix_of(result)
+        return sum(abs(got.get(p, 0.0) - g) for p, g in truth.items()) / total
+
+    with_edge = estimate(topo, loads_of(topo, truth), edge)
+    assert with_edge["summary"]["prior"] == "edge"
+    assert error(with_edge) < 0.06
+    assert error(estimate(topo, loads_of(topo, truth))) > 0.3
+    assert with_edge["summary"]["residual_max_gbps"] < 1e-6
+
+
 def test_unmeasured_arcs_are_reported_and_left_out(tmp_path: Path) -> None:
     topo = mesh(tmp_path)
     loads = loads_of(topo, {("r0", "r1"): 2.0, ("r2", "r3"): 1.0})
@@ -145,6 +167,23 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
         estimate_from_store(store, topo, 200.0, 300.0)  # no samples in the window
     with pytest.raises(InputError, match="name no link"):
         estimate_from_store(store, load_topology(REFERENCE), 0.0, 1e12)
+    with pytest.raises(InputError, match="no regular expression"):
+        estimate_from_store(store, topo, 0.0, 1e12, edge="cust(")
+    with pytest.raises(InputError, match="matches no measured interface"):
+        estimate_from_store(store, topo, 0.0, 1e12, edge="eth1")  # a link end, never an edge
+
+
+def test_edge_interfaces_from_the_store(tmp_path: Path) -> None:
+    topo = mesh(tmp_path)
+    store = store_with_rates(tmp_path / "m.db", topo, {("r0", "r1"): 0.004}, [100.0, 110.0])
+    store.add("INSERT INTO if_samples VALUES (?,?,?,?,?,?,?,?,?,?)",
+              [(t, r, 9, "cust0", 1, 1, 0, 0, bps_in, bps_out) for t in (100.0, 110.0)
+               for r, bps_in, bps_out in (("r0", 4e6, 0.0), ("r1", 0.0, 4e6))])
+    assert store.flush()
+    result = estimate_from_store(store, topo, 0.0, 1e12, edge="cust[0-9]+")
+    assert result["summary"]["prior"] == "edge"
+    assert matrix_of(result) == pytest.approx({("r0", "r1"): 0.004}, abs=1e-9)
+    assert result["demands"][0]["prior_gbps"] == pytest.approx(0.004)
 
 
 def test_cli_json_table_and_errors(tmp_path: Path) -> None:
