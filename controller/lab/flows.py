@@ -15,6 +15,7 @@ import argparse
 import bisect
 import json
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ PAYLOAD = 1000  # bytes of UDP payload per packet
 WIRE = PAYLOAD + 8 + 20 + 14  # bytes per packet on a link: UDP, IPv4, Ethernet headers
 CHECKPOINT_S = 0.25
 TICK_S = 0.001
+SNDBUF = 1 << 20  # a late wake-up's burst fits
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def send(flows: list[Flow], duration: float, out: Path) -> None:
     """Send every flow at its rate for `duration` seconds (or until SIGTERM), then write `out`."""
     sinks = {(f.dst_netns, f.dst): _socket_in(f.dst_netns, f.dst, PORT) for f in flows}
     socks = [_socket_in(f.src_netns, f.src, 0) for f in flows]
+    for sock in socks:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
     stop: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     payload = bytes(PAYLOAD)
