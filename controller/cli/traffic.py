@@ -62,12 +62,11 @@ def estimate(
 
 def _render(r: dict[str, Any]) -> None:
     s = r["summary"]
-    table(f"Estimated traffic matrix: {len(r['demands'])} demands, {s['total_gbps']} Gbps "
-          f"(prior {s['prior_total_gbps']} Gbps)",
+    table(f"Traffic matrix: {len(r['demands'])} demands, {s['total_gbps']} Gbps",
           ["src", "dst", Col("Gbps", right=True), Col("prior Gbps", right=True)],
           [[d["src"], d["dst"], d["gbps"], d["prior_gbps"]] for d in r["demands"]])
-    table(f"Link loads, measured vs fitted: residual max {s['residual_max_gbps']} Gbps, rms "
-          f"{s['residual_rms_gbps']} Gbps, {s['residual_relative']:.2%} of the measured load",
+    table(f"Link loads: residual max {s['residual_max_gbps']} Gbps, "
+          f"{s['residual_relative']:.2%} of measured",
           ["link", "from", "to", Col("measured Gbps", right=True),
            Col("fitted Gbps", right=True), Col("residual Gbps", right=True)],
           [[x["link"], x["from"], x["to"], x["measured_gbps"], x["fitted_gbps"],
