@@ -43,6 +43,7 @@ COMMANDS: dict[str, Entry] = {
     "drill": Entry("drill", "Measured failover drills in the lab, and their history."),
     "store": Entry("store", "The store: migrate its schema, export and import it."),
     "play": Entry("play", "Run a playbook of ordered, validated steps."),
+    "traffic": Entry("traffic", "Traffic matrix estimated from the measured link loads."),
 }
 
 
