@@ -3,7 +3,8 @@
 The site layer (`site_graph`) merges a site's routers and so cannot see the cost of the links
 inside a site, nor which router of a site a flow starts from; drills, `ngk reroute` and the
 monitor's impact predict here instead. Parallel links between two routers: the cheapest carries
-traffic (several when they tie: per hop, `links` names the cheapest, lowest id first).
+traffic (several when they tie: per hop, `links` names the cheapest, lowest id first). With the
+IGP metric, every link leaving a stub (CE) router costs STUB_COST, as its max-metric LSA says.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from controller.errors import UnknownName
 from controller.model.layers import Outage
-from controller.model.topology import Topology
+from controller.model.topology import STUB_COST, Topology
 
 WEIGHTS = ("igp", "latency", "km", "hops")
 
@@ -47,10 +48,14 @@ class RouterGraph:
                 continue
             w = weight(link.id)
             for key in ((a, b), (b, a)):
+                if metric == "igp" and topo.routers[key[0]].stub:
+                    w_key = float(STUB_COST)  # what OSPF sees leaving a stub (CE) router
+                else:
+                    w_key = w
                 best = self.hop.get(key)
-                if best is None or w < best[0]:
-                    self.hop[key] = (w, [link.id])
-                elif w == best[0]:
+                if best is None or w_key < best[0]:
+                    self.hop[key] = (w_key, [link.id])
+                elif w_key == best[0]:
                     best[1].append(link.id)
         self.adj: dict[str, list[tuple[str, float]]] = {}
         for (a, b), (w, _) in sorted(self.hop.items()):

@@ -178,6 +178,7 @@ def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bo
         "bgp_peers": bgp_peers(topo, router_id),
         "routing": routing,
         "drained": drained,
+        "stub": router.stub,  # max-metric router-lsa always: members never carry transit
         "policy": asdict(policy),
         "platform": _platform(router.platform),
     }

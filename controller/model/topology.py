@@ -45,6 +45,9 @@ class Span:
     implicit: bool = False  # created for an IP link that names no optical route
 
 
+STUB_COST = 65535  # OSPF cost of every transit link of a stub router (RFC 6987 max-metric)
+
+
 @dataclass(frozen=True, slots=True)
 class Router:
     id: str
@@ -53,6 +56,14 @@ class Router:
     platform: str
     loopback: ipaddress.IPv4Interface
     mgmt: ipaddress.IPv4Interface
+
+    @property
+    def stub(self) -> bool:
+        """A member's CE router is an OSPF stub router (max-metric router-lsa, RFC 6987): its
+        links cost STUB_COST leaving it, so members carry transit only when nothing else is
+        left. One policy: the configs render it, every router-level path computation applies
+        it (docs/topology-format.md)."""
+        return self.role == "ce"
 
 
 @dataclass(frozen=True, slots=True)

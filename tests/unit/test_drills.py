@@ -117,6 +117,11 @@ def test_clean_flow_has_no_loss_and_interval_gaps():
 
 
 # --- FIB walk, prediction, model mapping -----------------------------------------------------
+def arc_cost(topo, lk, u: str) -> int:
+    """OSPF's cost of link `lk` leaving router u: a CE advertises max-metric (RFC 6987)."""
+    return 65535 if topo.routers[u].role == "ce" else lk.metric
+
+
 def fib_from_model(topo, down_links: set[str]) -> fwd.Fib:
     """Per router, per loopback: the interfaces on a least-cost path (Bellman-Ford by hand)."""
     links = [lk for lk in topo.links.values() if lk.id not in down_links]
@@ -127,28 +132,30 @@ def fib_from_model(topo, down_links: set[str]) -> fwd.Fib:
         for _ in topo.routers:
             for lk in links:
                 for u, v in ((lk.a.router, lk.b.router), (lk.b.router, lk.a.router)):
-                    dist[u] = min(dist[u], dist[v] + lk.metric)
+                    dist[u] = min(dist[u], dist[v] + arc_cost(topo, lk, u))
         prefix = f"{topo.routers[dst].loopback.ip}/32"
         for r in topo.routers:
             if r == dst:
                 fib[r][prefix] = ["lo"]
                 continue
             out = sorted(e.interface for lk in links for e, o in ((lk.a, lk.b), (lk.b, lk.a))
-                         if e.router == r and dist[r] == dist[o.router] + lk.metric < float("inf"))
+                         if e.router == r
+                         and dist[r] == dist[o.router] + arc_cost(topo, lk, r) < float("inf"))
             if out:
                 fib[r][prefix] = out
     return fib
 
 
 def brute_force_paths(topo, down_links: set[str], src: str, dst: str) -> list[list[str]]:
-    g = nx.Graph()
+    g = nx.DiGraph()
     g.add_nodes_from(topo.routers)
     for lk in topo.links.values():
         if lk.id not in down_links:
-            w = lk.metric
-            if g.has_edge(lk.a.router, lk.b.router):
-                w = min(w, g[lk.a.router][lk.b.router]["w"])
-            g.add_edge(lk.a.router, lk.b.router, w=w)
+            for u, v in ((lk.a.router, lk.b.router), (lk.b.router, lk.a.router)):
+                w = arc_cost(topo, lk, u)
+                if g.has_edge(u, v):
+                    w = min(w, g[u][v]["w"])
+                g.add_edge(u, v, w=w)
     paths = list(nx.all_simple_paths(g, src, dst))
     if not paths:
         return []

@@ -45,14 +45,18 @@ def brute_router_paths(topo: Topology, refs: list[str], metric: str = "metric") 
     shortest paths before and after the failure."""
     down = outage(topo, [resolve_element(topo, r) for r in refs])
 
-    def graph(failed: bool) -> nx.Graph:
-        g = nx.Graph()
+    def cost(lk, u: str) -> int:
+        return 65535 if topo.routers[u].role == "ce" else lk.metric
+
+    def graph(failed: bool) -> nx.DiGraph:
+        g = nx.DiGraph()  # a CE's max-metric LSA (RFC 6987): 65535 on every link leaving it
         for lk in topo.links.values():
             a, b = lk.a.router, lk.b.router
             if failed and (lk.id in down.links or {a, b} & down.routers):
                 continue
-            if not g.has_edge(a, b) or g[a][b]["metric"] > lk.metric:
-                g.add_edge(a, b, metric=lk.metric)
+            for u, v in ((a, b), (b, a)):
+                if not g.has_edge(u, v) or g[u][v]["metric"] > cost(lk, u):
+                    g.add_edge(u, v, metric=cost(lk, u))
         return g
 
     g0, g1 = graph(False), graph(True)
@@ -63,7 +67,7 @@ def brute_router_paths(topo: Topology, refs: list[str], metric: str = "metric") 
         before = sorted(nx.all_shortest_paths(g0, ra, rb, weight=metric))
         crossed = any(set(p) & down.routers or any(
             down.links & {lk.id for lk in topo.links.values() if {lk.a.router, lk.b.router}
-                          == {a, b} and lk.metric == g0[a][b]["metric"]}
+                          == {a, b} and cost(lk, a) == g0[a][b]["metric"]}
             for a, b in zip(p, p[1:])) for p in before)
         if crossed:
             out[(ra, rb)] = sorted(nx.all_shortest_paths(g1, ra, rb, weight=metric)) \
@@ -153,3 +157,14 @@ def test_metric_change_steers_onto_the_path_within_budget(tmp_path: Path) -> Non
 def test_bad_reference() -> None:
     with pytest.raises(InputError):
         reroute(load_topology(), ["no-such-thing"])
+
+
+@pytest.mark.parametrize("refs", [["span:osl-brg"], ["duct-e6-gardermoen"], ["site:trd"]])
+def test_members_never_carry_transit_while_another_path_exists(refs: list[str]) -> None:
+    """CE routers are stub routers (max-metric, rendered so): a datacentre pair's new path
+    crosses no member's CE router while the core still connects the pair."""
+    topo = load_topology()
+    out = reroute(topo, refs)
+    for p in out["pairs"]:
+        inner = (p["after"] or {"routers": []})["routers"][1:-1]
+        assert not [r for r in inner if topo.routers[r].role == "ce"], p["after"]
