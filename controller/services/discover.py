@@ -118,8 +118,8 @@ def _routers(ends: frozenset[Port]) -> tuple[str, ...]:
     return tuple(sorted(r for r, _ in ends))
 
 
-def _cabling(topo: Topology, seen: Mapping[str, Seen]) -> tuple[set[frozenset[Port]],
-                                                                 dict[str, set[str]]]:
+def lldp_links(topo: Topology, seen: Mapping[str, Seen]
+               ) -> tuple[set[frozenset[Port]], dict[str, set[str]]]:
     """Links LLDP shows between model routers (from either end), and each system the model does
     not know -> where it was seen."""
     links: set[frozenset[Port]] = set()
@@ -135,27 +135,47 @@ def _cabling(topo: Topology, seen: Mapping[str, Seen]) -> tuple[set[frozenset[Po
     return links, unknown
 
 
-def _links(topo: Topology, seen: Mapping[str, Seen],
-           cabled: set[frozenset[Port]]) -> tuple[list[Difference], list[IpLink]]:
-    """missing-link, wrong-ports and extra-link, and the model links cabled as modelled."""
-    out: list[Difference] = []
-    model = {_key(link): link for link in topo.links.values()}
-    spare = sorted(cabled - set(model), key=lambda e: sorted(e))
-    for key, link in sorted(model.items(), key=lambda kv: kv[1].id):
-        if key in cabled or not (link.a.router in seen or link.b.router in seen):
-            continue
+@dataclass
+class Cabling:
+    """Model links against the links LLDP shows: one matching for the diff and the import."""
+
+    as_modelled: list[IpLink] = field(default_factory=list)
+    recabled: list[tuple[IpLink, frozenset[Port]]] = field(default_factory=list)  # wrong ports
+    missing: list[IpLink] = field(default_factory=list)  # an end was read, no cable seen
+    unread: list[IpLink] = field(default_factory=list)  # neither end was read
+    extra: list[frozenset[Port]] = field(default_factory=list)  # cables the model lacks
+
+
+def match(topo: Topology, seen: Mapping[str, Seen], cabled: set[frozenset[Port]]) -> Cabling:
+    """Each model link as modelled, on other ports between the same routers (the most ports
+    in common first), missing or unread; the cables left over are extra."""
+    out = Cabling()
+    spare = sorted(cabled - {_key(link) for link in topo.links.values()}, key=sorted)
+    for link in sorted(topo.links.values(), key=lambda lk: lk.id):
+        key = _key(link)
         same = [e for e in spare if _routers(e) == _routers(key)]
-        if same:  # between the right routers, on other ports: the most ports in common first
+        if key in cabled:
+            out.as_modelled.append(link)
+        elif not (link.a.router in seen or link.b.router in seen):
+            out.unread.append(link)
+        elif same:
             best = max(same, key=lambda e: len(e & key))
             spare.remove(best)
-            out.append(Difference("wrong-ports", link.id, _text(key), _text(best),
-                                  "cabling: the link is on other interfaces"))
+            out.recabled.append((link, best))
         else:
-            out.append(Difference("missing-link", link.id, _text(key), None,
-                                  "no LLDP neighbour on either end"))
-    out += [Difference("extra-link", _text(e), None, _text(e), "not in the model")
-            for e in spare]
-    return out, [link for key, link in model.items() if key in cabled]
+            out.missing.append(link)
+    out.extra = spare
+    return out
+
+
+def _links(c: Cabling) -> list[Difference]:
+    """missing-link, wrong-ports and extra-link."""
+    out = [Difference("wrong-ports", link.id, _text(_key(link)), _text(ends),
+                      "cabling: the link is on other interfaces") for link, ends in c.recabled]
+    out += [Difference("missing-link", link.id, _text(_key(link)), None,
+                       "no LLDP neighbour on either end") for link in c.missing]
+    return out + [Difference("extra-link", _text(e), None, _text(e), "not in the model")
+                  for e in c.extra]
 
 
 def _end(link: IpLink, near: Endpoint, s: Seen) -> list[Difference]:
@@ -193,19 +213,20 @@ def diff(topo: Topology, seen: Mapping[str, Seen], errors: Mapping[str, str],
     model routers not read (-> unreachable-router), `inventory`: hosts the inventory has."""
     out = [Difference("unreachable-router", r, str(topo.routers[r].mgmt.ip), None, errors[r])
            for r in sorted(errors)]
-    cabled, unknown = _cabling(topo, seen)
+    cabled, unknown = lldp_links(topo, seen)
     for host in sorted(set(inventory) - set(topo.routers)):
         unknown.setdefault(host, set()).add("in the inventory")
     out += [Difference("unknown-router", name, None, "; ".join(sorted(where)),
                        "a router the model does not know")
             for name, where in sorted(unknown.items())]
-    link_diffs, as_modelled = _links(topo, seen, cabled)
-    out += link_diffs
+    cabling = match(topo, seen, cabled)
+    out += _links(cabling)
+    modelled = {link.id for link in cabling.as_modelled}
     for link in topo.links.values():
         for near, far in ((link.a, link.b), (link.b, link.a)):
             if near.router in seen:
                 out += _end(link, near, seen[near.router])
-                if link in as_modelled:
+                if link.id in modelled:
                     out += _adjacency(topo, link, near, far, seen[near.router])
     for router, s in sorted(seen.items()):
         loopback = str(topo.routers[router].loopback)
@@ -246,7 +267,7 @@ def discover(topo: Topology, nr: Any) -> DiscoverReport:
     """Read every model router in the inventory and diff against the model."""
     start = time.monotonic()
     seen, errors = collect(nr, sorted(topo.routers))
-    cabled, _ = _cabling(topo, seen)
+    cabled, _ = lldp_links(topo, seen)
     return DiscoverReport(diff(topo, seen, errors, nr.inventory.hosts), sorted(seen),
                           len(cabled), round(time.monotonic() - start, 2), len(topo.routers),
                           errors)
