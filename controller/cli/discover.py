@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from controller.cli.common import (
-    InventoryOption, JsonOption, TopologyOption, console, emit, table, topology)
+    InventoryOption, JsonOption, TopologyOption, console, emit, fail, table, topology)
 from controller.cli.common import inventory as inventory_dir
 from controller.cli.deploy import InsecureOption
 
@@ -51,3 +51,38 @@ def _show(data: dict) -> None:
 def register(root: typer.Typer) -> None:
     """Add `discover` to the top-level app."""
     root.command("discover")(discover)
+
+
+def import_devices(file: Optional[Path], out: Path, topology_path: Optional[Path],
+                   inventory: Optional[Path], as_json: bool) -> None:
+    """`ngk topology import --from-devices`: the model with its IP links as discovered."""
+    from controller.model.load import topology_path as model_path
+    from controller.services.discover_import import import_from_devices
+    from controller.southbound.nornir_setup import build_nornir
+
+    if file is not None:
+        fail("give either a GraphML file or --from-devices, not both")
+    topology(topology_path)  # a bad model is an input error before any device is read
+    nr = build_nornir(inventory_dir(inventory))
+    result = import_from_devices(model_path(topology_path), nr, out)
+    emit(result, as_json, _show_import)
+    if not result["valid"]:
+        raise typer.Exit(1)
+
+
+def _show_import(r: dict) -> None:
+    links = ", ".join(f"{len(ids)} {k.replace('_', ' ')}" for k, ids in r["links"].items())
+    console.print(f"wrote {r['out']}: links {links}", highlight=False, soft_wrap=True)
+    for key in ("recabled", "added", "dropped", "not_read"):
+        if r["links"][key]:
+            console.print(f"  {key.replace('_', ' ')}: {', '.join(r['links'][key])}",
+                          highlight=False, soft_wrap=True)
+    for name, why in sorted(r["unreachable"].items()):
+        console.print(f"  not read: {name}: {why}", highlight=False, soft_wrap=True)
+    if r["unknown_routers_left_out"]:
+        console.print("  unknown routers left out (no site): "
+                      + ", ".join(r["unknown_routers_left_out"]), highlight=False, soft_wrap=True)
+    console.print(f"note: {r['note']}", highlight=False, soft_wrap=True)
+    for d in r["diagnostics"]:
+        console.print(f"{d['file']}: {d['severity']}: {d['path']}: {d['message']}",
+                      highlight=False, soft_wrap=True)

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from controller.cli.main import app
 from controller.lab.faults import lab_cut, lab_restore
 from controller.lab.status import lab_wait
+from controller.model.load import load_topology
 from controller.services.discover import EXIT_DIFFERENT
 from conftest import LAB, wait_for
 
@@ -175,6 +176,21 @@ def test_clean_lab_as_modelled(lab_shared) -> None:
     assert s["links_seen"] == len(lab_shared.topo.links) and out["ok"] is True
 
 
+def test_import_from_clean_lab(lab_shared, tmp_path: Path) -> None:
+    """`topology import --from-devices` on the clean lab gives the model's IP layer back."""
+    lab, out = lab_shared, tmp_path / "as-is.yaml"
+    res = CliRunner().invoke(app, ["topology", "import", "--from-devices", "-t",
+                                   lab.state.topology, "-i", str(Path(lab.state.dir) /
+                                                                 "inventory"),
+                                   "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["valid"] and report["links"]["as_modelled"] == sorted(lab.topo.links)
+    as_is = load_topology(out)
+    assert as_is.links == lab.topo.links and as_is.spans == lab.topo.spans
+    assert "cannot be discovered" in report["note"]
+
+
 def test_planted_differences_exactly(lab_exclusive, tmp_path: Path) -> None:
     lab = lab_exclusive
     inv = unreachable(tmp_path, lab)
@@ -201,6 +217,15 @@ def test_planted_differences_exactly(lab_exclusive, tmp_path: Path) -> None:
         assert got[("address", "aal-pe1 eth3")]["device"] == f"{aal}, 192.0.2.1/32"
         assert got[("unknown-router", "rogue-sw1")]["device"] == "amk-ce1 eth9 (its port eth0)"
         assert out["summary"]["unreachable"] == 1
+        res = CliRunner().invoke(app, ["topology", "import", "--from-devices", "-t",
+                                       lab.state.topology, "-i", str(inv), "-o",
+                                       str(tmp_path / "as-is.yaml"), "--json"])
+        links = json.loads(res.stdout)["links"]
+        assert (links["recabled"], links["added"], links["dropped"]) == (
+            ["osl-ham-1", "osl-ham-2"], ["krs-ce1-unn-ce1-found-1"], ["unn-1"])
+        as_is = load_topology(tmp_path / "as-is.yaml")
+        assert as_is.links["osl-ham-1"].b.interface == "eth2"
+        assert as_is.links["brg-aal"].metric == 4242
     lab_wait(LAB, timeout=60)
 
     def clean() -> tuple[int, dict] | None:

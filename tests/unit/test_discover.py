@@ -9,9 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from controller.model.load import load_topology
 from controller.model.topology import Topology
+from controller.services.discover_import import as_discovered, write
 from controller.services.discover import (
     EXIT_DIFFERENT, EXIT_UNREACHABLE, DiscoverReport, Seen, diff, observe)
 
@@ -214,3 +216,39 @@ def test_recorded_lab_as_modelled() -> None:
     seen["rc"] = replace(seen["rc"], costs={**seen["rc"].costs, "eth2": 1})
     assert [(d.kind, d.where, d.model, d.device) for d in diff(tiny, seen, {})] == [
         ("cost", "rc eth2", 155, 1)]
+
+
+def imported(topo: Topology, seen: dict[str, Seen], tmp_path: Path) -> tuple[Topology, dict]:
+    """as_discovered over the triangle, written and loaded back (it must validate)."""
+    result = as_discovered(yaml.safe_load(TRIANGLE), topo, seen)
+    out = tmp_path / "as-is.yaml"
+    write(result.doc, out, Path("triangle.yaml"))
+    return load_topology(out), result.links
+
+
+def test_import_as_modelled(topo: Topology, tmp_path: Path) -> None:
+    new, links = imported(topo, as_modelled(topo), tmp_path)
+    assert new.links == topo.links and new.spans == topo.spans and new.routers == topo.routers
+    assert links["as_modelled"] == ["l-ab", "l-ac", "l-cb"]
+
+
+def test_import_recabled_extra_missing(topo: Topology, tmp_path: Path) -> None:
+    """Swapped cords keep their link ids (route, capacity) on the ports seen, addresses left to
+    the pool where the ends no longer share a subnet; an extra cable is added, an unplugged
+    link dropped, a cost seen becomes the metric; against the same observation the result has
+    no cabling difference left, only what the devices disagree on across the new links."""
+    seen = as_modelled(topo)
+    for change in (swap_far_ends, extra_cable, unplug,
+                   edit("ra", costs=lambda old: {**old, "eth9": 7})):
+        change(seen)
+    new, links = imported(topo, seen, tmp_path)
+    assert links == {"as_modelled": [], "recabled": ["l-ab", "l-ac"], "added": ["ra-rb-found-1"],
+                     "dropped": ["l-cb"], "not_read": []}
+    ab, ac = new.links["l-ab"], new.links["l-ac"]
+    assert ((ab.a.router, ab.a.interface), (ab.b.router, ab.b.interface)) == (
+        ("ra", "eth2"), ("rb", "eth1"))
+    assert ab.route == topo.links["l-ab"].route and ac.a.interface == "eth1"
+    assert new.links["ra-rb-found-1"].metric == 7
+    left = diff(new, seen, {})  # cabled as the devices are; they still disagree with each
+    assert {d.kind for d in left} == {"address", "cost", "adjacency"}  # other on the new links
+    assert {d.detail.split()[-1] for d in left} == {"l-ab", "l-ac", "ra-rb-found-1"}
