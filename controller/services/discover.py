@@ -7,6 +7,7 @@ Kinds, `where` and the JSON contract: docs/discover.md.
 """
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from controller.model.topology import Endpoint, IpLink, Topology
 KINDS = ("unreachable-router", "unknown-router", "missing-link", "extra-link", "wrong-ports",
          "address", "cost", "adjacency")
 EXIT_DIFFERENT, EXIT_UNREACHABLE = 1, 3  # 0: as modelled; 2: bad input (docs/discover.md)
-OSPF = ("show ip ospf interface json", "show ip ospf neighbor json")
+COMMANDS = ("show interface json", "show ip ospf interface json", "show ip ospf neighbor json")
 BFD = "show bfd peers json"
 
 Port = tuple[str, str]  # (router or LLDP system name, interface)
@@ -71,14 +72,15 @@ class DiscoverReport:
 
 
 # --- one router's getter outputs -> Seen ---------------------------------------------------
-def observe(interfaces: Iterable[str], interfaces_ip: Mapping[str, Any],
-            lldp: Mapping[str, list[Mapping[str, str]]], ospf_if: Mapping[str, Any],
-            ospf_nbr: Mapping[str, Any], bfd: list[Mapping[str, Any]] | None) -> Seen:
-    """NAPALM get_interfaces (names), get_interfaces_ip, get_lldp_neighbors, and the JSON of
-    `show ip ospf interface`, `show ip ospf neighbor`, `show bfd peers` (None: no bfdd)."""
-    addresses = {name: tuple(sorted(f"{ip}/{v['prefix_length']}"
-                                    for ip, v in fams.get("ipv4", {}).items()))
-                 for name, fams in interfaces_ip.items()}
+def observe(show_interface: Mapping[str, Any], lldp: Mapping[str, list[Mapping[str, str]]],
+            ospf_if: Mapping[str, Any], ospf_nbr: Mapping[str, Any],
+            bfd: list[Mapping[str, Any]] | None) -> Seen:
+    """The JSON of `show interface`, NAPALM get_lldp_neighbors, and the JSON of `show ip ospf
+    interface`, `show ip ospf neighbor`, `show bfd peers` (None: no bfdd)."""
+    addresses = {name: tuple(sorted(
+        a["address"] for a in data.get("ipAddresses", [])
+        if ipaddress.ip_interface(a["address"]).version == 4))
+        for name, data in show_interface.items()}
     nbrs: dict[str, list[Port]] = {}
     for rid, entries in ospf_nbr.get("neighbors", {}).items():
         for e in entries:
@@ -90,7 +92,7 @@ def observe(interfaces: Iterable[str], interfaces_ip: Mapping[str, Any],
         for p in bfd:
             peers.setdefault(p.get("interface", ""), []).append((p["peer"], p.get("status", "")))
     return Seen(
-        interfaces=frozenset(interfaces),
+        interfaces=frozenset(show_interface),
         addresses={k: v for k, v in addresses.items() if v},
         lldp={i: tuple((n["hostname"], n["port"]) for n in ns) for i, ns in lldp.items()},
         costs={i: int(d["cost"]) for i, d in ospf_if.get("interfaces", {}).items()
@@ -238,16 +240,17 @@ def diff(topo: Topology, seen: Mapping[str, Seen], errors: Mapping[str, str],
 
 # --- reading the routers ---------------------------------------------------------------------
 def _read(task: Any) -> Seen:
+    """Two SSH execs per router: the vtysh JSON (one batch; again without BFD if bfdd does not
+    answer) and lldpd's neighbours."""
     from napalm.base.exceptions import CommandErrorException
 
     dev = task.host.get_connection("napalm", task.nornir.config)
-    ospf = dev.cli(list(OSPF), "json")
     try:
-        bfd = dev.cli([BFD], "json")[BFD]
+        out = dev.cli([*COMMANDS, BFD], "json")
     except CommandErrorException:  # no bfdd on this router
-        bfd = None
-    return observe(dev.get_interfaces(), dev.get_interfaces_ip(), dev.get_lldp_neighbors(),
-                   ospf[OSPF[0]], ospf[OSPF[1]], bfd)
+        out = dev.cli(list(COMMANDS), "json") | {BFD: None}
+    return observe(out[COMMANDS[0]], dev.get_lldp_neighbors(), out[COMMANDS[1]],
+                   out[COMMANDS[2]], out[BFD])
 
 
 def collect(nr: Any, routers: Iterable[str]) -> tuple[dict[str, Seen], dict[str, str]]:

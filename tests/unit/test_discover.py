@@ -192,7 +192,7 @@ def test_exit_code(kinds: tuple[str, ...], code: int) -> None:
 
 def recorded(router: str) -> Seen:
     rec = json.loads((RECORDED / f"{router}.json").read_text())
-    return observe(rec["get_interfaces"], rec["get_interfaces_ip"], rec["get_lldp_neighbors"],
+    return observe(rec["show interface json"], rec["get_lldp_neighbors"],
                    rec["show ip ospf interface json"], rec["show ip ospf neighbor json"],
                    rec["show bfd peers json"])
 
