@@ -13,6 +13,7 @@ from controller.cli.common import (
     console,
     emit,
     err_console,
+    fail,
     topology,
 )
 from controller.fileio import check_writable
@@ -72,9 +73,11 @@ def import_(
     from controller.model.importer import import_graphml, write_topology_yaml  # networkx
 
     check_writable(out)
-    if from_devices or file is None:
+    if from_devices:
         from controller.cli.discover import import_devices
         return import_devices(file, out, topology_file, inventory, as_json)
+    if file is None:
+        fail("give a Topology Zoo GraphML file, or --from-devices")
     doc, warnings = import_graphml(file)
     write_topology_yaml(doc, out)
     result: dict[str, Any]
