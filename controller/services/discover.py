@@ -155,12 +155,14 @@ def match(topo: Topology, seen: Mapping[str, Seen], cabled: set[frozenset[Port]]
     spare = sorted(cabled - {_key(link) for link in topo.links.values()}, key=sorted)
     for link in sorted(topo.links.values(), key=lambda lk: lk.id):
         key = _key(link)
-        same = [e for e in spare if _routers(e) == _routers(key)]
         if key in cabled:
             out.as_modelled.append(link)
-        elif not (link.a.router in seen or link.b.router in seen):
+            continue
+        if not (link.a.router in seen or link.b.router in seen):
             out.unread.append(link)
-        elif same:
+            continue
+        same = [e for e in spare if _routers(e) == _routers(key)]
+        if same:
             best = max(same, key=lambda e: len(e & key))
             spare.remove(best)
             out.recabled.append((link, best))
@@ -181,7 +183,7 @@ def _links(c: Cabling) -> list[Difference]:
 
 
 def _end(link: IpLink, near: Endpoint, s: Seen) -> list[Difference]:
-    """address, cost and adjacency at one end of a link (the interface must exist)."""
+    """address and cost at one end of a link (when the interface exists)."""
     where, out = f"{near.router} {near.interface}", []
     if near.interface not in s.interfaces:
         return []
