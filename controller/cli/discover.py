@@ -7,16 +7,24 @@ from typing import Optional
 import typer
 
 from controller.cli.common import (
-    InventoryOption, JsonOption, TopologyOption, console, emit, fail, table, topology)
+    InventoryOption, JsonOption, StoreOption, TopologyOption, console, emit, err_console, fail,
+    table, topology)
 from controller.cli.common import inventory as inventory_dir
 from controller.cli.deploy import InsecureOption
 
 WorkersOption = typer.Option(20, "--workers", "-w", min=1, help="Routers read in parallel.")
+app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
+                  help="The network as the routers report it versus the model; `history`.")
 
 
+@app.callback()
 def discover(
+    ctx: typer.Context,
     topology_path: Optional[Path] = TopologyOption, inventory: Optional[Path] = InventoryOption,
-    workers: int = WorkersOption, insecure: bool = InsecureOption, as_json: bool = JsonOption,
+    workers: int = WorkersOption, insecure: bool = InsecureOption,
+    db: Optional[str] = StoreOption,
+    no_history: bool = typer.Option(False, "--no-history", help="Do not record this run."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Read LLDP neighbours, addresses, OSPF costs/neighbours and BFD from every router and
     diff them against the model.
@@ -24,14 +32,53 @@ def discover(
     Exit 0 as modelled, 1 differences, 2 bad input, 3 no difference except unreachable
     routers (docs/discover.md)."""
     from controller.services.discover import discover as run
+    from controller.services.discover_history import record
     from controller.southbound.nornir_setup import build_nornir
+    from controller.store import Store
 
+    if ctx.invoked_subcommand is not None:
+        return
     topo = topology(topology_path)
     nr = build_nornir(inventory_dir(inventory), workers=workers, insecure=insecure)
     report = run(topo, nr)
-    emit(report.as_dict(), as_json, _show)
+    store = None if no_history else Store(db)
+    run_id = record(store, report) if store is not None else None
+    if store is not None and run_id is None:
+        err_console.print(f"warning: history not saved: {store.errors[-1][1]}",
+                          highlight=False, soft_wrap=True)
+    emit({"run": run_id, **report.as_dict()}, as_json, _show)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+@app.command("history")
+def history(
+    runs: int = typer.Option(20, "--runs", min=1, help="Runs shown in the trend."),
+    db: Optional[str] = StoreOption, as_json: bool = JsonOption,
+) -> None:
+    """The last runs and each open difference, with when it began."""
+    from controller.services.discover_history import history as read
+    from controller.store import Store
+
+    store = Store(db)
+    if not store.exists():
+        fail(f"no discover history at {store.name}")
+    data = read(store, runs)
+
+    def show(_: object) -> None:
+        table("Discover runs", ["time", "routers", "read", "differences", "exit"],
+              [[_when(r["time"]), r["routers"], r["read"], r["differences"], r["exit_code"]]
+               for r in data["trend"]])
+        table("Open differences", ["kind", "where", "model", "device", "since", "runs"],
+              [[d["kind"], d["where"], d["model"], d["device"], _when(d["since"]), d["runs"]]
+               for d in data["open"]])
+
+    emit(data, as_json, show)
+
+
+def _when(ts: float) -> str:
+    from datetime import datetime
+    return datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
 
 
 def _show(data: dict) -> None:
@@ -49,8 +96,8 @@ def _show(data: dict) -> None:
 
 
 def register(root: typer.Typer) -> None:
-    """Add `discover` to the top-level app."""
-    root.command("discover")(discover)
+    """Add `discover` (and `discover history`) to the top-level app."""
+    root.add_typer(app, name="discover")
 
 
 def import_devices(file: Optional[Path], out: Path, topology_path: Optional[Path],

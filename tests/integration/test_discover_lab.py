@@ -174,6 +174,8 @@ def test_clean_lab_as_modelled(lab_shared) -> None:
     s = out["summary"]
     assert s["read"] == s["routers"] == len(lab_shared.topo.routers)
     assert s["links_seen"] == len(lab_shared.topo.links) and out["ok"] is True
+    res = CliRunner().invoke(app, ["discover", "history", "--json"])  # the run was recorded
+    assert out["run"] in [r["run"] for r in json.loads(res.stdout)["trend"]]
 
 
 def test_import_from_clean_lab(lab_shared, tmp_path: Path) -> None:

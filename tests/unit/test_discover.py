@@ -13,6 +13,7 @@ import yaml
 
 from controller.model.load import load_topology
 from controller.model.topology import Topology
+from controller.services.discover_history import history, record
 from controller.services.discover_import import as_discovered, write
 from controller.services.discover import (
     EXIT_DIFFERENT, EXIT_UNREACHABLE, DiscoverReport, Seen, diff, observe)
@@ -252,3 +253,26 @@ def test_import_recabled_extra_missing(topo: Topology, tmp_path: Path) -> None:
     left = diff(new, seen, {})  # cabled as the devices are; they still disagree with each
     assert {d.kind for d in left} == {"address", "cost", "adjacency"}  # other on the new links
     assert {d.detail.split()[-1] for d in left} == {"l-ab", "l-ac", "ra-rb-found-1"}
+
+
+def test_history_open_since(tmp_path: Path) -> None:
+    """Each open difference dates from the first run of the unbroken series that shows it."""
+    from controller.services.discover import Difference
+    from controller.store import Store
+
+    a = Difference("cost", "rb eth2", 15, 99, "OSPF cost, link l-cb")
+    b = Difference("unknown-router", "rogue", None, "rc eth7 (its port eth0)")
+    store = Store(tmp_path / "ngk.db")
+    for when, diffs in ((100.0, [a]), (200.0, []), (300.0, [a, b]), (400.0, [a, b])):
+        assert record(store, DiscoverReport(diffs, ["ra", "rb", "rc"], 3, routers=3), when)
+    got = history(store)
+    assert [(r["time"], r["differences"], r["exit_code"]) for r in got["trend"]] == [
+        (100.0, 1, 1), (200.0, 0, 0), (300.0, 2, 1), (400.0, 2, 1)]
+    assert [(d["kind"], d["where"], d["model"], d["device"], d["since"], d["runs"])
+            for d in got["open"]] == [("cost", "rb eth2", "15", "99", 300.0, 2),
+                                      ("unknown-router", "rogue", None,
+                                       "rc eth7 (its port eth0)", 300.0, 2)]
+    record(store, DiscoverReport([b], ["ra", "rb", "rc"], 3, routers=3), 500.0)
+    assert [(d["where"], d["since"], d["runs"]) for d in history(store, runs=2)["open"]] == [
+        ("rogue", 300.0, 3)]
+    assert len(history(store, runs=2)["trend"]) == 2
