@@ -44,6 +44,7 @@ COMMANDS: dict[str, Entry] = {
     "store": Entry("store", "The store: migrate its schema, export and import it."),
     "play": Entry("play", "Run a playbook of ordered, validated steps."),
     "traffic": Entry("traffic", "Traffic matrix estimated from the measured link loads."),
+    "discover": Entry("discover", "The network as the routers report it versus the model."),
 }
 
 

@@ -7,11 +7,13 @@ from typing import Any
 import typer
 
 from controller.cli.common import (
+    InventoryOption,
     JsonOption,
     TopologyOption,
     console,
     emit,
     err_console,
+    fail,
     topology,
 )
 from controller.fileio import check_writable
@@ -58,14 +60,24 @@ def validate(
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="Topology Zoo GraphML file."),
+    file: Path = typer.Argument(None, help="Topology Zoo GraphML file."),
     out: Path = typer.Option(..., "--out", "-o", help="Topology YAML to write."),
+    from_devices: bool = typer.Option(
+        False, "--from-devices", "--from-lab", help="From the devices of --inventory (default: "
+        "the running lab's) instead of a file: docs/discover.md."),
+    topology_file: Path = TopologyOption, inventory: Path = InventoryOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Convert a Topology Zoo GraphML file into a topology YAML (rules: docs/availability.md)."""
+    """Convert a Topology Zoo GraphML file into a topology YAML (rules: docs/availability.md),
+    or write the topology as the devices show it (--from-devices)."""
     from controller.model.importer import import_graphml, write_topology_yaml  # networkx
 
     check_writable(out)
+    if from_devices:
+        from controller.cli.discover import import_devices
+        return import_devices(file, out, topology_file, inventory, as_json)
+    if file is None:
+        fail("give a Topology Zoo GraphML file, or --from-devices")
     doc, warnings = import_graphml(file)
     write_topology_yaml(doc, out)
     result: dict[str, Any]

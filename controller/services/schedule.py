@@ -23,7 +23,8 @@ from typing import Any
 
 from controller.model.source import InputError, load_yaml
 
-TASKS = {"compliance": ["compliance"], "uptime": ["monitor", "--once"], "backup": ["backup"]}
+TASKS = {"compliance": ["compliance"], "uptime": ["monitor", "--once"], "backup": ["backup"],
+         "discover": ["discover"]}
 DEFAULT_LOCK_DIR = Path("/run/ngk/schedule")
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
            ("day of week", 0, 7))

@@ -16,11 +16,13 @@ FORMAT = "ngk-store-dump"
 def schemas() -> dict[str, list[str]]:
     """Every component's schema steps, by component (the order the store registers them)."""
     from controller.services.compliance import SCHEMA as COMPLIANCE
+    from controller.services.discover_history import SCHEMA as DISCOVER
     from controller.services.drill_store import SCHEMA as DRILLS
     from controller.services.monitor.history import SCHEMA as MONITOR
     from controller.services.monitor.lease import SCHEMA as LEASE
 
-    return {"monitor": MONITOR, "compliance": COMPLIANCE, "drills": DRILLS, "lease": LEASE}
+    return {"monitor": MONITOR, "compliance": COMPLIANCE, "drills": DRILLS, "lease": LEASE,
+            "discover": DISCOVER}
 
 
 def versions(store: Store) -> dict[str, int]:

@@ -132,7 +132,8 @@ def test_documented_example_loads() -> None:
     plan = sched.load_schedule(Path(__file__).resolve().parents[2] / "docs" /
                                "schedule.example.yaml")
     assert {j.name: j.task for j in plan.jobs} == {"compliance": "compliance",
-                                                    "uptime": "uptime", "backup": "backup"}
+                                                    "uptime": "uptime", "backup": "backup",
+                                                    "discover": "discover"}
 
 
 @pytest.mark.parametrize("body,path,line", [

@@ -162,6 +162,11 @@ def populate(store: Store) -> None:
               [(1.7e9 + i, "ngk", "span:a-b", "light", 1, 3, 42.5, 7, 3, 120.0, None,
                 json.dumps({"i": i})) for i in range(4)])
     store.add("INSERT INTO monitor_lease VALUES (?, ?, ?, ?)", [("monitor", "host-a:1", 3, 1.7e9)])
+    store.add("INSERT INTO discover_runs VALUES (?, ?, ?, ?, ?, ?)",
+              [(f"d{i}", 1.7e9 + i, 15, 14, 2, 1) for i in range(3)])
+    store.add("INSERT INTO discover_differences VALUES (?, ?, ?, ?, ?, ?, ?)",
+              [(f"d{i}", 1.7e9 + i, "cost", "r1 eth1", "10", "4242", "OSPF cost, link x")
+               for i in range(3)])
     assert store.flush()
 
 
@@ -176,7 +181,8 @@ def test_sqlite_to_postgresql_loses_no_row(tmp_path, postgres):
     before = dump(source)
     assert all(before.values()) and set(before) == {
         "samples", "if_samples", "state_changes", "events", "compliance_runs",
-        "compliance_findings", "drills", "monitor_lease"}
+        "compliance_findings", "drills", "monitor_lease", "discover_runs",
+        "discover_differences"}
     exported = storage.export(source, tmp_path / "ngk.dump")
     assert exported["rows"] == {t: len(rows) for t, rows in before.items()}
     assert (tmp_path / "ngk.dump").stat().st_mode & 0o777 == 0o600
