@@ -37,6 +37,9 @@ def monitor(
         "cycles (0: never); routers with an adjacency down are read every cycle."),
     ha: bool = typer.Option(False, "--ha", help="Active/standby with the other monitors of this "
                             "PostgreSQL store: only the lease holder polls and records."),
+    shard: bool = typer.Option(False, "--shard", help="Sharded with the other monitors of this "
+                               "PostgreSQL store: every live one polls and records its share "
+                               "of the inventory (excludes --ha)."),
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Poll every router of the inventory over SNMP; record state, events and their impact."""
@@ -57,12 +60,16 @@ def monitor(
         targets, Store(db), topo, once=once, interval=interval, concurrency=concurrency,
         metrics_port=metrics_port, metrics_addr=metrics_addr, trap_port=trap_port,
         trap_addr=trap_addr, alerts=alerts, retention_days=retention_days,
-        adjacency_every=adjacency_every, ha=ha)
+        adjacency_every=adjacency_every, ha=ha, shard=shard)
     if report is not None:
         emit(report, as_json, _render_cycle)
 
 
 def _render_cycle(report: dict[str, Any]) -> None:
+    if "shard" in report:
+        s = report["shard"]
+        console.print(f"shard of {s['instance']}: {s['assigned']} of {s['inventory']} devices, "
+                      f"{len(s['members'])} live members", highlight=False)
     table(f"SNMP poll: {len(report['routers'])} routers in {report['duration_s']} s",
           ["router", "reachable", "uptime s", "interfaces up/total", "error"],
           [[r["router"], r["reachable"], r["sys_uptime"],

@@ -55,16 +55,18 @@ class MetricsCollector:
         store = CounterMetricFamily("ngk_store_errors", "Failed store writes (retried)")
         store.add_metric([], m.store_errors)
         yield from (up, uptime, duration, errors, oper, *octets.values(), cycle, events, store)
-        yield from role_metrics(m.active, m.cycles, m.assigned, m.inventory)
+        yield from role_metrics(m.active, m.cycles, m.assigned, m.inventory, len(m.members))
         yield from store_metrics(m.pending_rows, m.dropped_rows, m.last_store_error)
         if m.impact is not None:
             yield from topology_metrics(m.impact, m.routers_down, m.interfaces_down)
 
 
-def role_metrics(active: bool, cycles: int, assigned: int, inventory: int) -> Iterator[Any]:
+def role_metrics(active: bool, cycles: int, assigned: int, inventory: int,
+                 members: int) -> Iterator[Any]:
     """What this instance does: `ngk_monitor_active` (1 while it polls: the leader, or a member of
-    the sharded set; a standby exports 0 and no device metrics), its completed cycles, and the
-    devices it polls out of the inventory's."""
+    the sharded set; a standby exports 0 and no device metrics), its completed cycles, the
+    devices it polls out of the inventory's, and the live sharded instances it sees (sharded
+    only)."""
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
     yield GaugeMetricFamily("ngk_monitor_active", "1 if this instance is polling (leader or "
@@ -74,6 +76,10 @@ def role_metrics(active: bool, cycles: int, assigned: int, inventory: int) -> It
                             value=assigned)
     yield GaugeMetricFamily("ngk_monitor_inventory_devices", "Devices in the inventory",
                             value=inventory)
+    if members:
+        yield GaugeMetricFamily("ngk_monitor_shard_members", "Live sharded monitor instances "
+                                "this one splits the inventory with (itself included)",
+                                value=members)
 
 
 def store_metrics(pending: int, dropped: int, last_error: float | None) -> Iterator[Any]:

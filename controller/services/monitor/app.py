@@ -10,13 +10,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from controller.errors import StoreError
+from controller.errors import InputError, StoreError
 from controller.model.topology import Topology
 from controller.services.alerts import Alerts
 from controller.services.impact import ImpactMapper
 from controller.services.metrics import serve_metrics
 from controller.services.monitor.history import History
 from controller.services.monitor.lease import Lease
+from controller.services.monitor.members import Members
+from controller.services.monitor.shard import Shard
 from controller.services.monitor.state import (
     Event,
     MonitorState,
@@ -52,6 +54,7 @@ class Snapshot:
     cycles: int
     assigned: int  # devices this instance polls
     inventory: int  # devices in the inventory
+    members: tuple[str, ...]  # the live instances of sharded monitors (empty without --shard)
     pending_rows: int  # the store's write-behind queue
     dropped_rows: int
     last_store_error: float | None
@@ -80,13 +83,17 @@ class Monitor:
         self.lease: Lease | None = None  # active/standby: poll and record only while leading
         self.lost_store = False  # a standby that could not reach the store
         self.grace_until = 0.0  # monotonic: a standby back in touch waits for the leader till then
+        self.members: Members | None = None  # sharded: poll and record only this shard
+        self.shard: Shard | None = None
 
     def snapshot(self) -> Snapshot:
         store = self.store
         return Snapshot(
             self.state.snapshot(), self.last_cycle, dict(self.event_counts), store.error_count,
             active=self.lease is None or self.lease.token is not None, cycles=self.cycles,
-            assigned=len(self.targets), inventory=len(self.targets),
+            assigned=len(self.shard.owned) if self.shard else len(self.targets),
+            inventory=len(self.targets),
+            members=tuple(self.shard.live) if self.shard else (),
             pending_rows=store.pending_rows, dropped_rows=store.dropped_rows,
             last_store_error=store.errors[-1][0] if store.errors else None,
             routers_down=frozenset(self.state.routers_down()),
@@ -116,6 +123,8 @@ class Monitor:
         self.traps += 1
         if self.lease and self.lease.token is None:
             return []  # a standby: the leader records what the routers send to both
+        if self.shard and not self.shard.mine(trap.router or f"unknown:{trap.source}"):
+            return []  # the sender's poller records it
         events = self._take(self.state.on_trap(trap))
         return self._finish(events, trap.received)
 
@@ -169,8 +178,9 @@ class Monitor:
         return self._finish(events) if events else []
 
     # --- cycles -------------------------------------------------------------------------------
-    async def cycle(self) -> dict[str, Any]:
-        """Poll everything once; returns the cycle report (docs/monitor.md, `--once --json`)."""
+    async def cycle(self, targets: list[Target] | None = None) -> dict[str, Any]:
+        """Poll every target (or `targets`) once; returns the cycle report (docs/monitor.md,
+        `--once --json`)."""
         if self.client is None:
             self.client = await SnmpClient.create()
         start = time.perf_counter()
@@ -186,7 +196,8 @@ class Monitor:
                 raised.extend(e.as_dict() for e in events)
                 later.extend(events)
 
-        polls = await poll_all(self.client, self.targets, self.concurrency, on_result=on_result)
+        polls = await poll_all(self.client, self.targets if targets is None else targets,
+                               self.concurrency, on_result=on_result)
         raised += await self.check_adjacencies(polls)
         self.cycles += 1
         self.last_cycle = time.perf_counter() - start
@@ -205,10 +216,46 @@ class Monitor:
                 "rates_bps": {k: {"in": v[0], "out": v[1]} for k, v in rates.items()
                               if v != (None, None)},
                 "events": [e.as_dict() for e in mine[poll.router]]})
-        return {"ts": time.time(), "duration_s": round(self.last_cycle, 4),
-                "values": sum(p.values for p in polls), "routers": per_router,
-                "events": raised,
-                "store_errors": [reason for _, reason in list(self.store.errors)[-10:]]}
+        report = {"ts": time.time(), "duration_s": round(self.last_cycle, 4),
+                  "values": sum(p.values for p in polls), "routers": per_router,
+                  "events": raised,
+                  "store_errors": [reason for _, reason in list(self.store.errors)[-10:]]}
+        if self.shard:
+            report["shard"] = {"instance": self.shard.me, "members": self.shard.live,
+                               "assigned": len(self.shard.owned), "inventory": len(self.targets)}
+        return report
+
+    def heartbeat(self) -> None:
+        """Sharded: renew membership, take the live instances, adopt and release devices. With
+        the store unreachable, go on polling the same devices (the others take them over once
+        this heartbeat lapses: docs/operations.md)."""
+        assert self.members is not None and self.shard is not None
+        try:
+            live = self.members.beat()
+        except StoreError as exc:
+            self.store.record_error(f"heartbeat failed, polling the same devices: {exc}")
+            return
+        gained = self.shard.rebalance(live)
+        self.state.release(set(self.state.routers) - self.shard.owned)
+        if gained:
+            self.state.adopt(gained, self.history.restore())
+            self.shard.schedule(gained, self.history.last_polls(gained), time.time())
+
+    async def shard_cycle(self) -> float:
+        """Sharded: heartbeat, then poll the devices of this shard that are due; returns the
+        seconds until the next heartbeat or due device."""
+        assert self.shard is not None
+        self.heartbeat()
+        shard, now = self.shard, time.time()
+        check = shard.to_check(now)
+        if check:
+            shard.schedule(check, self.history.last_polls(check), now)
+        due = shard.due_now(now)
+        if due:
+            by_name = {t.router: t for t in self.targets}
+            await self.cycle([by_name[d] for d in due])
+            shard.polled(due, now)
+        return shard.next_due(time.time())
 
     def prune(self, retention_days: float, now: float | None = None) -> None:
         """Drop samples and events older than the retention (history.prune)."""
@@ -242,14 +289,20 @@ class Monitor:
     async def run(self, interval: float, retention_days: float = 400.0,
                   stop: asyncio.Event | None = None) -> None:
         """Cycle every `interval` seconds until `stop` is set (a standby checks the lease four
-        times an interval instead); prune once an hour."""
+        times an interval instead; a shard member heartbeats four times an interval and polls
+        each device when due); prune once an hour (one shard member does)."""
         stop = stop or asyncio.Event()
         self.interval = interval
         last_prune = 0.0
         while not stop.is_set():
             began = time.monotonic()
             pause = interval / 4
-            if self.leading():
+            if self.shard:
+                pause = await self.shard_cycle()
+                if began - last_prune > 3600 and self.shard.mine("prune"):
+                    self.prune(retention_days)
+                    last_prune = began
+            elif self.leading():
                 await self.cycle()
                 if began - last_prune > 3600:
                     self.prune(retention_days)
@@ -264,6 +317,11 @@ class Monitor:
         if self.client:
             self.client.close()
         self.store.flush()
+        if self.members:
+            try:
+                self.members.leave()
+            except StoreError as exc:
+                self.store.record_error(f"could not leave the sharded monitors: {exc}")
 
 
 def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, once: bool,
@@ -271,20 +329,28 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
                 metrics_addr: str = "127.0.0.1", trap_port: int | None = None,
                 trap_addr: str | None = None, alerts: Alerts | None = None,
                 retention_days: float = 400.0, adjacency_every: int = 6,
-                ha: bool = False) -> dict[str, Any] | None:
+                ha: bool = False, shard: bool = False) -> dict[str, Any] | None:
     """One cycle (returns its report) or run until SIGINT/SIGTERM (returns None). With `ha`,
     one of the monitors sharing the (PostgreSQL) store leads: its lease lapses after 1.5
-    intervals, and a standby takes over within two."""
+    intervals, and a standby takes over within two. With `shard`, all of them poll, each its
+    share of the inventory among the live ones (heartbeats lapse after 1.5 intervals)."""
     import os
     import signal
     import socket
 
     from controller.southbound.snmp.traps import TrapReceiver
 
+    if ha and shard:
+        raise InputError("--ha and --shard exclude each other: --ha runs one active monitor and "
+                         "hot standbys, --shard runs every instance active on its share")
     monitor = Monitor(targets, store, ImpactMapper(topo) if topo else None, alerts, concurrency,
                       adjacency_every)
+    me = monitor.history.instance = f"{socket.gethostname()}:{os.getpid()}"
     if ha:
-        monitor.lease = Lease(store, f"{socket.gethostname()}:{os.getpid()}", 1.5 * interval)
+        monitor.lease = Lease(store, me, 1.5 * interval)
+    if shard:
+        monitor.members = Members(store, me, 1.5 * interval)
+        monitor.shard = Shard(me, [t.router for t in targets], interval)
     server = serve_metrics(monitor.snapshot, metrics_port, metrics_addr) if metrics_port else None
 
     def on_trap(trap: Trap) -> None:
@@ -293,6 +359,10 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
     async def main() -> dict[str, Any] | None:
         receiver = None
         try:
+            if once and monitor.shard:
+                monitor.heartbeat()
+                return await monitor.cycle([t for t in targets
+                                            if t.router in monitor.shard.owned])
             if once:
                 return await monitor.cycle()
             stop = asyncio.Event()

@@ -30,6 +30,8 @@ ALTER TABLE samples ADD COLUMN horizon REAL
 """, """
 ALTER TABLE state_changes ADD COLUMN token INTEGER;
 ALTER TABLE events ADD COLUMN token INTEGER
+""", """
+ALTER TABLE samples ADD COLUMN instance TEXT
 """]
 ADJACENCY = "ospf:"  # state_changes.interface of the OSPF adjacency over an interface
 DEFAULT_HORIZON = 20.0  # seconds a sample without a recorded horizon counts as observed
@@ -108,6 +110,7 @@ class History:
     def __init__(self, store: Store):
         self.store = store
         self.token: int | None = None  # the leader's fencing token, written with its rows
+        self.instance: str | None = None  # the monitor instance, written with its samples
         store.register("monitor", SCHEMA)
 
     def restore(self) -> Restored:
@@ -128,13 +131,28 @@ class History:
             return Restored()
         return Restored([tuple(r) for r in rows], [tuple(r) for r in uptimes])  # type: ignore[misc]
 
+    def last_polls(self, routers: Iterable[str]) -> dict[str, tuple[float, str | None]]:
+        """router -> (ts, instance) of its last sample (one index lookup each); empty (the
+        reason recorded) if the store is unreadable."""
+        out = {}
+        try:
+            for router in routers:
+                rows = self.store.query("SELECT ts, instance FROM samples WHERE router = ? "
+                                        "ORDER BY ts DESC LIMIT 1", (router,))
+                if rows:
+                    out[router] = (rows[0][0], rows[0][1])
+        except StoreError as exc:
+            self.store.record_error(f"cannot read the last polls: {exc}")
+        return out
+
     def poll(self, poll: DevicePoll, rates: dict[str, tuple[float | None, float | None]],
              horizon: float | None) -> None:
         """A poll's sample (observed from ts for `horizon` s) and its interface samples."""
         self.store.add("INSERT INTO samples (ts, router, reachable, sys_uptime, duration, error, "
-                       "horizon) VALUES (?,?,?,?,?,?,?)",
+                       "horizon, instance) VALUES (?,?,?,?,?,?,?,?)",
                        [(poll.ts, poll.router, int(poll.reachable), poll.sys_uptime, poll.duration,
-                         poll.error or "; ".join(poll.problems) or None, horizon)])
+                         poll.error or "; ".join(poll.problems) or None, horizon,
+                         self.instance)])
         if not poll.reachable:
             return
         self.store.add("INSERT INTO if_samples VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -237,11 +237,12 @@ class MonitorState:
         self.routers = {r: _Router() for r in routers}
         self.impact = impact
 
-    def restore(self, saved: Restored) -> None:
-        """Pick up the last known state (a restarted monitor raises no duplicate events)."""
+    def restore(self, saved: Restored, only: set[str] | None = None) -> None:
+        """Pick up the last known state (a restarted monitor raises no duplicate events), of
+        every router or of those in `only`."""
         for router, key, state, ts in saved.changes:
             st = self.routers.get(router)
-            if st is None:
+            if st is None or (only is not None and router not in only):
                 continue
             what, name = split_key(key)
             if what == "adjacency":
@@ -251,8 +252,22 @@ class MonitorState:
             else:
                 st.reachable = state == "up"
         for router, ticks, ts in saved.uptimes:
-            if router in self.routers:
+            if router in self.routers and (only is None or router in only):
                 self.routers[router].uptime, self.routers[router].uptime_ts = ticks, ts
+
+    def adopt(self, routers: Iterable[str], saved: Restored) -> None:
+        """Routers another monitor polled until now (sharding): start them from what the store
+        recorded, not from what this one saw before or nothing, so the first poll raises no
+        down/up event that was raised already."""
+        only = set(routers)
+        for r in only:
+            self.routers[r] = _Router()
+        self.restore(saved, only)
+
+    def release(self, routers: Iterable[str]) -> None:
+        """Forget routers another monitor polls now."""
+        for r in routers:
+            self.routers.pop(r, None)
 
     # --- polls --------------------------------------------------------------------------------
     def apply(self, poll: DevicePoll) -> list[Event]:

@@ -1,0 +1,123 @@
+"""Sharded monitors: membership heartbeats on a private PostgreSQL cluster, the per-device cadence
+across a move (shard.py), and the rule that a device moving between instances raises no down/up
+event that its previous poller raised already (MonitorState.adopt)."""
+import time
+
+import pytest
+
+from controller.credentials import SnmpCredentials
+from controller.errors import InputError
+from controller.services.monitor.app import Monitor
+from controller.services.monitor.members import Members
+from controller.services.monitor.shard import Shard
+from controller.services.sharding import assign
+from controller.southbound.snmp.inventory import Target
+from controller.southbound.snmp.poller import DevicePoll, Interface
+from controller.store import Store
+
+ROUTERS = [f"r{i}" for i in range(20)]
+
+
+def test_heartbeats_define_the_live_members(postgres):
+    url = postgres.database()
+    a, b = Members(Store(url), "host-a:1", ttl=0.3), Members(Store(url), "host-b:2", ttl=0.3)
+    assert a.beat() == ["host-a:1"]
+    assert b.beat() == ["host-a:1", "host-b:2"]
+    time.sleep(0.4)  # a stopped beating: lapsed by the server's clock
+    assert b.beat() == ["host-b:2"]
+    assert a.beat() == ["host-a:1", "host-b:2"]  # back
+    a.leave()
+    assert b.live() == ["host-b:2"]
+    assert Members(Store(url), "host-c:3", ttl=0.3, name="other").beat() == ["host-c:3"]
+
+
+def test_rows_of_long_gone_instances_are_forgotten(postgres):
+    url = postgres.database()
+    a, b = Members(Store(url), "a:1", ttl=0.01), Members(Store(url), "b:2", ttl=0.01)
+    a.beat()
+    time.sleep(1.1)  # 100 ttls
+    b.beat()
+    assert a.store.query("SELECT instance FROM monitor_members") == [("b:2",)]
+
+
+def test_members_need_postgresql(tmp_path):
+    with pytest.raises(InputError, match="PostgreSQL"):
+        Members(Store(tmp_path / "x.db"), "a", 1.0)
+
+
+def test_a_device_keeps_its_cadence_across_a_move():
+    s = Shard("b:2", ROUTERS, interval=1.0)
+    gained = s.rebalance(["a:1", "b:2"])
+    assert gained == set(s.owned) and gained
+    d, gone, fresh = sorted(gained)[:3]
+    # d was polled 0.2 s ago by a live instance, gone's poller is no longer live, fresh never
+    s.schedule(gained, {d: (99.8, "a:1"), gone: (99.5, "c:3")}, now=100.0)
+    assert s.due[gone] == pytest.approx(100.5) and s.due[fresh] == 100.0
+    assert s.due[d] == pytest.approx(100.8) and s.to_check(100.7) == set()
+    assert d not in s.due_now(100.9)  # awaiting the check, not polled
+    assert s.to_check(100.9) == {d}
+    s.schedule({d}, {d: (100.8, "a:1")}, now=100.9)  # a polled it once more before it knew
+    assert s.due[d] == pytest.approx(101.8) and d not in s.pending
+    assert d in s.due_now(101.8)
+    assert s.rebalance(["b:2"]) == set(ROUTERS) - gained  # a left: b takes the rest
+    assert s.mine("prune") and s.next_due(101.0) <= 0.25
+
+
+def target(r: str) -> Target:
+    return Target(r, "192.0.2.1", 161, SnmpCredentials("2c", community="c"))
+
+
+def poll(router: str, ts: float, up: bool, link_up: bool = True) -> DevicePoll:
+    if not up:
+        return DevicePoll(router, ts, False, error="timeout")
+    eth = Interface(2, "eth0", 1 if link_up else 2, 1, 1000, 1000)
+    return DevicePoll(router, ts, True, sys_uptime=int(ts * 100), interfaces={2: eth})
+
+
+def sharded(url: str, me: str) -> Monitor:
+    m = Monitor([target(r) for r in ROUTERS], Store(url), interval=1.0)
+    m.members, m.shard = Members(m.store, me, ttl=30.0), Shard(me, ROUTERS, 1.0)
+    m.history.instance = me
+    return m
+
+
+def feed(m: Monitor, *polls: DevicePoll) -> list[str]:
+    kinds = []
+    for p in polls:
+        assert m.shard is not None and p.router in m.shard.owned
+        kinds += [e["kind"] for e in m._finish(m.apply(p))]
+    return kinds
+
+
+def test_a_moving_device_raises_no_spurious_down_or_up(postgres):
+    url = postgres.database()
+    a = sharded(url, "a:1")
+    a.heartbeat()
+    assert a.shard is not None and a.shard.owned == set(ROUTERS)
+    split = assign(ROUTERS, ["a:1", "b:2"])
+    d, e = [r for r in ROUTERS if split[r] == "b:2"][:2]
+    assert feed(a, poll(d, 1.0, True), poll(e, 1.0, True)) == []  # first sight: recorded only
+    assert feed(a, poll(d, 2.0, False), poll(e, 2.0, True, link_up=False)) == [
+        "router_down", "link_down"]
+
+    b = sharded(url, "b:2")  # joins; d and e move to b, which never saw them
+    b.heartbeat()
+    a.heartbeat()
+    assert d in b.shard.owned and d not in a.shard.owned and d not in a.state.routers
+    assert feed(b, poll(d, 3.0, False), poll(e, 3.0, True, link_up=False)) == []
+    assert feed(b, poll(d, 4.0, True), poll(e, 4.0, True)) == ["router_up", "link_up"]
+
+    b.close()  # leaves: d and e move back to a, whose own view of them is stale (down)
+    a.heartbeat()
+    assert d in a.shard.owned
+    assert feed(a, poll(d, 5.0, True), poll(e, 5.0, True)) == []
+    events = a.store.query("SELECT router, kind, COUNT(*) FROM events GROUP BY router, kind")
+    assert sorted(events) == sorted([(d, "router_down", 1), (d, "router_up", 1),
+                                     (e, "link_down", 1), (e, "link_up", 1)])
+    changes = a.store.query("SELECT router, interface, state FROM state_changes ORDER BY ts")
+    assert [c[1:] for c in changes if c[0] == d] == [
+        ("", "up"), ("eth0", "up"), ("", "down"), ("", "up")]
+    assert [c[1:] for c in changes if c[0] == e] == [
+        ("", "up"), ("eth0", "up"), ("eth0", "down"), ("eth0", "up")]
+    assert {r for r, in a.store.query("SELECT DISTINCT instance FROM samples WHERE ts >= 3 "
+                                     "AND ts < 5")} == {"b:2"}
