@@ -37,9 +37,9 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return s.getsockname()[1]
 
 
-def snmpd_conf(port: int, community: str, trap_port: int | None = None,
-               link_traps: bool = False) -> str:
-    lines = [f"agentAddress udp:127.0.0.1:{port}", f"rocommunity {community} 127.0.0.1",
+def snmpd_conf(community: str, trap_port: int | None = None, link_traps: bool = False) -> str:
+    """The agent's configuration; its listening addresses go on the command line (Agent)."""
+    lines = [f"rocommunity {community} 127.0.0.1",
              f"createUser {V3['user']} SHA {V3['auth_key']} AES {V3['priv_key']}",
              f"rouser {V3['user']} priv", "sysName ngk-test-agent",
              f"exactEngineID 0x{ENGINE_ID}"]
@@ -55,20 +55,25 @@ def snmpd_conf(port: int, community: str, trap_port: int | None = None,
 
 
 class Agent:
-    """One snmpd in the foreground with its own config, persistent dir and log."""
+    """One snmpd in the foreground with its own config, persistent dir and log; listening on
+    `addresses` (loopback ones: one agent can stand in for many devices)."""
 
     def __init__(self, tmp: Path, port: int, community: str = "ngk-it",
-                 trap_port: int | None = None, netns: str | None = None, link_traps: bool = False):
+                 trap_port: int | None = None, netns: str | None = None, link_traps: bool = False,
+                 addresses: tuple[str, ...] = ("127.0.0.1",)):
         self.dir, self.port, self.community, self.netns = tmp, port, community, netns
+        self.addresses = addresses
         tmp.mkdir(parents=True, exist_ok=True)
-        (tmp / "snmpd.conf").write_text(snmpd_conf(port, community, trap_port, link_traps))
+        (tmp / "snmpd.conf").write_text(snmpd_conf(community, trap_port, link_traps))
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Agent:
         if shutil.which("snmpd") is None:
             pytest.fail("net-snmp snmpd is not installed: run scripts/bootstrap --test")
         cmd = ["snmpd", "-f", "-I", "-smux", "-C", "-c", str(self.dir / "snmpd.conf"),
-               "-p", str(self.dir / "pid"), "-Lf", str(self.dir / "log"), "-M", "/nonexistent"]
+               "-p", str(self.dir / "pid"), "-Lf", str(self.dir / "log"), "-M", "/nonexistent",
+               # on the command line: snmpd truncates a long agentAddress list in its config
+               ",".join(f"udp:{a}:{self.port}" for a in self.addresses)]
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns, *cmd]
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(self.dir / "persist"), "MIBS": ""}
@@ -83,7 +88,7 @@ class Agent:
 
     def answers(self) -> bool:
         cmd = ["snmpget", "-v2c", "-c", self.community, "-t", "0.3", "-r", "0",
-               f"127.0.0.1:{self.port}", ".1.3.6.1.2.1.1.3.0"]
+               f"{self.addresses[-1]}:{self.port}", ".1.3.6.1.2.1.1.3.0"]
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns, *cmd]
         env = {**os.environ, "MIBS": ""}
@@ -101,9 +106,9 @@ def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
     return path
 
 
-def host(port: int, **snmp) -> dict:
-    return {"hostname": "127.0.0.1", "data": {"snmp": {"port": port, "timeout": 0.3,
-                                                       "retries": 1, **snmp}}}
+def host(port: int, hostname: str = "127.0.0.1", **snmp) -> dict:
+    return {"hostname": hostname, "data": {"snmp": {"port": port, "timeout": 0.3,
+                                                    "retries": 1, **snmp}}}
 
 
 @pytest.fixture

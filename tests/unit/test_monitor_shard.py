@@ -47,20 +47,31 @@ def test_members_need_postgresql(tmp_path):
 
 def test_a_device_keeps_its_cadence_across_a_move():
     s = Shard("b:2", ROUTERS, interval=1.0)
-    gained = s.rebalance(["a:1", "b:2"])
+    gained = s.rebalance(["a:1", "b:2"], now=100.0)
     assert gained == set(s.owned) and gained
     d, gone, fresh = sorted(gained)[:3]
     # d was polled 0.2 s ago by a live instance, gone's poller is no longer live, fresh never
-    s.schedule(gained, {d: (99.8, "a:1"), gone: (99.5, "c:3")}, now=100.0)
-    assert s.due[gone] == pytest.approx(100.5) and s.due[fresh] == 100.0
-    assert s.due[d] == pytest.approx(100.8) and s.to_check(100.7) == set()
+    s.schedule({d, gone, fresh}, {d: (99.8, "a:1"), gone: (99.5, "c:3")}, now=100.0)
+    assert s.due_now(100.3) == []  # starting: 1.5 heartbeats to see the others first
+    assert s.due[gone] == pytest.approx(100.5) and gone in s.due_now(100.5)
+    assert s.due[fresh] == pytest.approx(100.375) and fresh in s.pending  # a may poll it
+    assert s.due[d] == pytest.approx(100.8) and s.to_check(100.7) == {fresh}
     assert d not in s.due_now(100.9)  # awaiting the check, not polled
-    assert s.to_check(100.9) == {d}
-    s.schedule({d}, {d: (100.8, "a:1")}, now=100.9)  # a polled it once more before it knew
-    assert s.due[d] == pytest.approx(101.8) and d not in s.pending
-    assert d in s.due_now(101.8)
-    assert s.rebalance(["b:2"]) == set(ROUTERS) - gained  # a left: b takes the rest
-    assert s.mine("prune") and s.next_due(101.0) <= 0.25
+    assert s.to_check(100.9) == {d, fresh}
+    s.schedule({d, fresh}, {d: (100.8, "a:1")}, now=100.9)  # a polled d once more, not fresh
+    assert s.due[d] == pytest.approx(101.8) and not s.pending
+    assert fresh in s.due_now(100.9) and d not in s.due_now(100.9) and d in s.due_now(101.8)
+    s.polled(s.due_now(100.9), 100.9)
+    assert s.next_due(101.0) == pytest.approx(0.25)  # the next heartbeat comes first
+    assert s.rebalance(["b:2"], now=101.0) == set(ROUTERS) - gained  # a left: b takes the rest
+    assert s.mine("prune")
+
+
+def test_an_instance_alone_polls_at_once_after_warming_up():
+    s = Shard("a:1", ROUTERS, interval=1.0)
+    s.schedule(s.rebalance(["a:1"], now=0.0), {}, now=0.0)
+    assert not s.pending and s.next_due(0.0) == pytest.approx(0.25)
+    assert s.due_now(0.375) == ROUTERS
 
 
 def target(r: str) -> Target:

@@ -235,11 +235,12 @@ class Monitor:
         except StoreError as exc:
             self.store.record_error(f"heartbeat failed, polling the same devices: {exc}")
             return
-        gained = self.shard.rebalance(live)
+        now = time.time()
+        gained = self.shard.rebalance(live, now)
         self.state.release(set(self.state.routers) - self.shard.owned)
         if gained:
             self.state.adopt(gained, self.history.restore())
-            self.shard.schedule(gained, self.history.last_polls(gained), time.time())
+            self.shard.schedule(gained, self.history.last_polls(gained), now)
 
     async def shard_cycle(self) -> float:
         """Sharded: heartbeat, then poll the devices of this shard that are due; returns the

@@ -3,10 +3,12 @@
 the last recorded poll of each device it takes over; it answers which devices are due.
 
 Every device keeps its own cadence across a move, so it is polled once per interval whoever
-polls it: a device taken over from a live instance (one joined, and took it) waits for the
-previous poller's last poll + interval, and at least 1.5 heartbeats, so that instance has seen
-the new member and stopped (it is checked again then); a device of an instance that is gone is
-polled as soon as its interval has passed since that instance's last poll of it."""
+polls it: a device taken over while another instance may poll it (its last poller is live, or
+it has none yet and others are live) waits for the last poll + interval, and at least 1.5
+heartbeats, so that instance has seen the new member and stopped (its last poll is read again
+then); a device of an instance that is gone is polled as soon as its interval has passed since
+that instance's last poll of it. A starting instance polls nothing for 1.5 heartbeats, so
+instances started together see each other before they poll."""
 from __future__ import annotations
 
 from controller.services.sharding import owner, shard
@@ -22,9 +24,12 @@ class Shard:
         self.owned: set[str] = set()
         self.due: dict[str, float] = {}
         self.pending: set[str] = set()  # taken from a live instance: check its last poll again
+        self.warm_until: float | None = None  # a starting instance waits until then
 
-    def rebalance(self, live: list[str]) -> set[str]:
+    def rebalance(self, live: list[str], now: float) -> set[str]:
         """Take the live instances; returns the devices gained."""
+        if self.warm_until is None:
+            self.warm_until = now + 1.5 * self.tick
         self.live = sorted(set(live) | {self.me})
         mine = set(shard(self.devices, self.live, self.me))
         gained, lost = mine - self.owned, self.owned - mine
@@ -39,9 +44,10 @@ class Shard:
         for d in devices:
             ts, by = last.get(d, (None, None))
             due = now if ts is None else max(now, ts + self.interval)
-            if d in self.pending or ts is None or by == self.me or by not in self.live:
+            others = by in self.live and by != self.me if ts is not None else len(self.live) > 1
+            if d in self.pending or not others:
                 self.pending.discard(d)
-            else:  # the previous poller is live: it stops at its next heartbeat
+            else:  # another instance may poll it: it stops at its next heartbeat
                 self.pending.add(d)
                 due = max(due, now + 1.5 * self.tick)
             self.due[d] = due
@@ -52,6 +58,8 @@ class Shard:
 
     def due_now(self, now: float) -> list[str]:
         """The devices to poll now (not awaiting a check), in inventory order."""
+        if self.warm_until is None or now < self.warm_until:
+            return []
         return [d for d in self.devices if d in self.owned and d not in self.pending
                 and self.due.get(d, now) <= now]
 
@@ -62,7 +70,7 @@ class Shard:
     def next_due(self, now: float) -> float:
         """Seconds until the next device is due or the next heartbeat, whichever is first."""
         first = min((self.due[d] for d in self.owned if d in self.due), default=now + self.tick)
-        return max(0.0, min(first - now, self.tick))
+        return max(0.0, min(max(first, self.warm_until or now) - now, self.tick))
 
     def mine(self, key: str) -> bool:
         """Whether this instance owns `key` (a device, a trap's sender, a chore like pruning)."""
