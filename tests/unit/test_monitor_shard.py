@@ -1,10 +1,13 @@
 """Sharded monitors: membership heartbeats on a private PostgreSQL cluster, the per-device cadence
 across a move (shard.py), and the rule that a device moving between instances raises no down/up
 event that its previous poller raised already (MonitorState.adopt)."""
+import json
 import time
 
 import pytest
+from typer.testing import CliRunner
 
+from controller.cli.main import app
 from controller.credentials import SnmpCredentials
 from controller.errors import InputError
 from controller.services.monitor.app import Monitor
@@ -132,3 +135,16 @@ def test_a_moving_device_raises_no_spurious_down_or_up(postgres):
         ("", "up"), ("eth0", "up"), ("eth0", "down"), ("eth0", "up")]
     assert {r for r, in a.store.query("SELECT DISTINCT instance FROM samples WHERE ts >= 3 "
                                      "AND ts < 5")} == {"b:2"}
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--ha", "--shard"], "--ha and --shard exclude each other"),
+    (["--shard"], "sharded monitors need a PostgreSQL store")])
+def test_cli_refuses_ha_with_shard_and_shards_without_postgresql(tmp_path, flags, message):
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "hosts.yaml").write_text(json.dumps({"r1": {"hostname": "192.0.2.1", "data": {
+        "snmp": {"community": "c"}}}}))
+    res = CliRunner().invoke(app, ["monitor", "--once", *flags, "--inventory", str(inv),
+                                   "--store", str(tmp_path / "m.db")])
+    assert res.exit_code != 0 and message in res.stderr and "Traceback" not in res.output
