@@ -81,8 +81,10 @@ class Monitor:
         self.traps = 0
         self.last_cycle = 0.0
         self.lease: Lease | None = None  # active/standby: poll and record only while leading
-        self.lost_store = False  # a standby that could not reach the store
-        self.grace_until = 0.0  # monotonic: a standby back in touch waits for the leader till then
+        self.lost_store = False  # a standby or shard member that could not reach the store
+        # monotonic: till then a standby back in touch waits for the leader, a shard member for
+        # the others (they write their queues) before it takes over any device
+        self.grace_until = 0.0
         self.members: Members | None = None  # sharded: poll and record only this shard
         self.shard: Shard | None = None
 
@@ -227,13 +229,19 @@ class Monitor:
 
     def heartbeat(self) -> None:
         """Sharded: renew membership, take the live instances, adopt and release devices. With
-        the store unreachable, go on polling the same devices (the others take them over once
-        this heartbeat lapses: docs/operations.md)."""
+        the store unreachable, go on polling the same devices; back in touch, keep them for one
+        heartbeat lapse time, so the others are back and have written their queues before any
+        device moves (docs/operations.md)."""
         assert self.members is not None and self.shard is not None
         try:
             live = self.members.beat()
         except StoreError as exc:
             self.store.record_error(f"heartbeat failed, polling the same devices: {exc}")
+            self.lost_store = True
+            return
+        if self.lost_store:
+            self.lost_store, self.grace_until = False, time.monotonic() + self.members.ttl
+        if time.monotonic() < self.grace_until:
             return
         now = time.time()
         gained = self.shard.rebalance(live, now)
