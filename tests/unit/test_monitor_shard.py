@@ -119,6 +119,9 @@ def test_a_moving_device_raises_no_spurious_down_or_up(postgres):
     a.heartbeat()
     assert d in b.shard.owned and d not in a.shard.owned and d not in a.state.routers
     assert feed(b, poll(d, 3.0, False), poll(e, 3.0, True, link_up=False)) == []
+    a.read_elsewhere()  # what b polls, as recorded: a's impact and metrics see it down
+    assert a.snapshot().routers_down == {d} and a.snapshot().interfaces_down == {(e, "eth0")}
+    assert {r.router for r in a.snapshot().routers} == a.shard.owned  # device metrics: its own
     assert feed(b, poll(d, 4.0, True), poll(e, 4.0, True)) == ["router_up", "link_up"]
 
     b.close()  # leaves: d and e move back to a, whose own view of them is stale (down)

@@ -87,9 +87,17 @@ class Monitor:
         self.grace_until = 0.0
         self.members: Members | None = None  # sharded: poll and record only this shard
         self.shard: Shard | None = None
+        self.elsewhere = MonitorState([])  # sharded: the other shards' devices, as recorded
+
+    def down(self) -> tuple[set[str], set[tuple[str, str]]]:
+        """Routers and (router, interface) pairs down: as this instance sees them and, sharded,
+        the other shards' devices as the store last recorded them."""
+        return (self.state.routers_down() | self.elsewhere.routers_down(),
+                self.state.interfaces_down() | self.elsewhere.interfaces_down())
 
     def snapshot(self) -> Snapshot:
         store = self.store
+        routers_down, interfaces_down = self.down()
         return Snapshot(
             self.state.snapshot(), self.last_cycle, dict(self.event_counts), store.error_count,
             active=self.lease is None or self.lease.token is not None, cycles=self.cycles,
@@ -98,8 +106,8 @@ class Monitor:
             members=tuple(self.shard.live) if self.shard else (),
             pending_rows=store.pending_rows, dropped_rows=store.dropped_rows,
             last_store_error=store.errors[-1][0] if store.errors else None,
-            routers_down=frozenset(self.state.routers_down()),
-            interfaces_down=frozenset(self.state.interfaces_down()), impact=self.impact)
+            routers_down=frozenset(routers_down), interfaces_down=frozenset(interfaces_down),
+            impact=self.impact)
 
     # --- from the state machine to history, impact, alerts ------------------------------------
     def _take(self, out: list[Event]) -> list[Event]:
@@ -135,8 +143,7 @@ class Monitor:
         `received`, the poll result's or trap's receipt, else the event's time), then store,
         flush and alert. Returns the events as dicts, store errors of this flush last."""
         if self.impact and any(e.changes_topology for e in events):
-            impact = self.impact.assess(self.impact.elements(self.state.routers_down(),
-                                                             self.state.interfaces_down()))
+            impact = self.impact.assess(self.impact.elements(*self.down()))
             now = time.time()
             for e in events:
                 if e.changes_topology and self.impact.maps(e.router, e.interface):
@@ -250,6 +257,14 @@ class Monitor:
             self.state.adopt(gained, self.history.restore())
             self.shard.schedule(gained, self.history.last_polls(gained), now)
 
+    def read_elsewhere(self) -> None:
+        """Sharded: the state of the devices other instances poll, as last recorded, so impact
+        and the topology metrics see the whole network (read after each poll batch)."""
+        assert self.shard is not None
+        self.elsewhere = MonitorState([d for d in self.shard.devices
+                                       if d not in self.shard.owned], self.impact)
+        self.elsewhere.restore(self.history.restore())
+
     async def shard_cycle(self) -> float:
         """Sharded: heartbeat, then poll the devices of this shard that are due; returns the
         seconds until the next heartbeat or due device."""
@@ -264,6 +279,7 @@ class Monitor:
             by_name = {t.router: t for t in self.targets}
             await self.cycle([by_name[d] for d in due])
             shard.polled(due, now)
+            self.read_elsewhere()
         return shard.next_due(time.time())
 
     def prune(self, retention_days: float, now: float | None = None) -> None:
