@@ -322,8 +322,8 @@ class Monitor:
         while not stop.is_set():
             began = time.monotonic()
             pause = interval / 4
-            if self.shard:
-                pause = await self.shard_cycle()
+            if self.shard:  # its pause counts from the end of the batch
+                pause = await self.shard_cycle() + time.monotonic() - began
                 if began - last_prune > 3600 and self.shard.mine("prune"):
                     self.prune(retention_days)
                     last_prune = began
