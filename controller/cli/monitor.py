@@ -39,7 +39,9 @@ def monitor(
                             "PostgreSQL store: only the lease holder polls and records."),
     shard: bool = typer.Option(False, "--shard", help="Sharded with the other monitors of this "
                                "PostgreSQL store: every live one polls and records its share "
-                               "of the inventory (excludes --ha)."),
+                               "of the inventory (excludes --ha and --once)."),
+    members: bool = typer.Option(False, "--members", help="Print the live sharded monitors of "
+                                 "the store and the devices each polls, then exit."),
     topology_path: Optional[Path] = TopologyOption,
 ) -> None:
     """Poll every router of the inventory over SNMP; record state, events and their impact."""
@@ -54,6 +56,8 @@ def monitor(
         err_console.print(str(diag), highlight=False, soft_wrap=True)
     if not targets:
         fail(f"no usable SNMP target in {inventory}")
+    if members:
+        return _members([t.router for t in targets], Store(db), interval, as_json)
     topo = topology(topology_path)
     alerts = Alerts([sink(a) for a in alert]) if alert else None
     report = service.run_monitor(
@@ -65,11 +69,18 @@ def monitor(
         emit(report, as_json, _render_cycle)
 
 
+def _members(devices: list[str], store: Any, interval: float, as_json: bool) -> None:
+    """`--members`: the live sharded monitors (live = seen within 1.5 `--interval`)."""
+    from controller.services.monitor.members import Members
+
+    status = Members(store, "ngk-monitor-members", 1.5 * interval).status(devices)
+    emit(status, as_json, lambda s: table(
+        f"Sharded monitors: {len(s['members'])} live, {s['inventory']} devices",
+        ["instance", "seen s ago", "devices"],
+        [[m["instance"], m["seen_s_ago"], m["devices"]] for m in s["members"]]))
+
+
 def _render_cycle(report: dict[str, Any]) -> None:
-    if "shard" in report:
-        s = report["shard"]
-        console.print(f"shard of {s['instance']}: {s['assigned']} of {s['inventory']} devices, "
-                      f"{len(s['members'])} live members", highlight=False)
     table(f"SNMP poll: {len(report['routers'])} routers in {report['duration_s']} s",
           ["router", "reachable", "uptime s", "interfaces up/total", "error"],
           [[r["router"], r["reachable"], r["sys_uptime"],

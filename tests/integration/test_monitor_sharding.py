@@ -6,6 +6,7 @@ outage moves no device and loses no row; a clean stop hands its devices over at 
 poll. Read from the store (samples record the polling instance)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -93,6 +94,12 @@ def test_three_shards_split_300_devices_and_cover_a_killed_one(tmp_path, postgre
         steady(store, instances, t0, time.time() - INTERVAL)
         assert sum(metric(port, "ngk_monitor_assigned_devices") for port in ports) == DEVICES
         assert [metric(port, "ngk_monitor_shard_members") for port in ports] == [3.0] * 3
+        listed = json.loads(subprocess.run(
+            [sys.executable, "-m", "controller.cli", "monitor", "--members", "--json",
+             "--interval", str(INTERVAL), "--inventory", str(inv), "--store", url],
+            capture_output=True, text=True, check=True).stdout)
+        assert {m["instance"]: m["devices"] for m in listed["members"]} == {
+            i: len(owned_by(i, instances)) for i in instances}
 
         victim = procs[0]
         gone = me[victim.pid]

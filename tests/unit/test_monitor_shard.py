@@ -29,6 +29,11 @@ def test_heartbeats_define_the_live_members(postgres):
     time.sleep(0.4)  # a stopped beating: lapsed by the server's clock
     assert b.beat() == ["host-b:2"]
     assert a.beat() == ["host-a:1", "host-b:2"]  # back
+    split = b.status(ROUTERS)
+    assert split["inventory"] == len(ROUTERS) and [m["instance"] for m in split["members"]] == [
+        "host-a:1", "host-b:2"]
+    assert sum(m["devices"] for m in split["members"]) == len(ROUTERS)
+    assert all(m["devices"] and 0 <= m["seen_s_ago"] < 0.3 for m in split["members"])
     a.leave()
     assert b.live() == ["host-b:2"]
     assert Members(Store(url), "host-c:3", ttl=0.3, name="other").beat() == ["host-c:3"]
@@ -142,12 +147,14 @@ def test_a_moving_device_raises_no_spurious_down_or_up(postgres):
 
 @pytest.mark.parametrize("flags, message", [
     (["--ha", "--shard"], "--ha and --shard exclude each other"),
-    (["--shard"], "sharded monitors need a PostgreSQL store")])
+    (["--once", "--shard"], "--once and --shard exclude each other"),
+    (["--shard"], "sharded monitors need a PostgreSQL store"),
+    (["--members"], "sharded monitors need a PostgreSQL store")])
 def test_cli_refuses_ha_with_shard_and_shards_without_postgresql(tmp_path, flags, message):
     inv = tmp_path / "inv"
     inv.mkdir()
     (inv / "hosts.yaml").write_text(json.dumps({"r1": {"hostname": "192.0.2.1", "data": {
         "snmp": {"community": "c"}}}}))
-    res = CliRunner().invoke(app, ["monitor", "--once", *flags, "--inventory", str(inv),
+    res = CliRunner().invoke(app, ["monitor", *flags, "--inventory", str(inv),
                                    "--store", str(tmp_path / "m.db")])
     assert res.exit_code != 0 and message in res.stderr and "Traceback" not in res.output

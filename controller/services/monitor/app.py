@@ -225,14 +225,10 @@ class Monitor:
                 "rates_bps": {k: {"in": v[0], "out": v[1]} for k, v in rates.items()
                               if v != (None, None)},
                 "events": [e.as_dict() for e in mine[poll.router]]})
-        report = {"ts": time.time(), "duration_s": round(self.last_cycle, 4),
-                  "values": sum(p.values for p in polls), "routers": per_router,
-                  "events": raised,
-                  "store_errors": [reason for _, reason in list(self.store.errors)[-10:]]}
-        if self.shard:
-            report["shard"] = {"instance": self.shard.me, "members": self.shard.live,
-                               "assigned": len(self.shard.owned), "inventory": len(self.targets)}
-        return report
+        return {"ts": time.time(), "duration_s": round(self.last_cycle, 4),
+                "values": sum(p.values for p in polls), "routers": per_router,
+                "events": raised,
+                "store_errors": [reason for _, reason in list(self.store.errors)[-10:]]}
 
     def heartbeat(self) -> None:
         """Sharded: renew membership, take the live instances, adopt and release devices. With
@@ -368,6 +364,9 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
     if ha and shard:
         raise InputError("--ha and --shard exclude each other: --ha runs one active monitor and "
                          "hot standbys, --shard runs every instance active on its share")
+    if once and shard:
+        raise InputError("--once and --shard exclude each other: a sharded monitor polls its "
+                         "share among the running ones (see them with --members)")
     monitor = Monitor(targets, store, ImpactMapper(topo) if topo else None, alerts, concurrency,
                       adjacency_every)
     me = monitor.history.instance = f"{socket.gethostname()}:{os.getpid()}"
@@ -384,10 +383,6 @@ def run_monitor(targets: list[Target], store: Store, topo: Topology | None, *, o
     async def main() -> dict[str, Any] | None:
         receiver = None
         try:
-            if once and monitor.shard:
-                monitor.heartbeat()
-                return await monitor.cycle([t for t in targets
-                                            if t.router in monitor.shard.owned])
             if once:
                 return await monitor.cycle()
             stop = asyncio.Event()
