@@ -56,7 +56,7 @@ def test_members_need_postgresql(tmp_path):
 def test_a_device_keeps_its_cadence_across_a_move():
     s = Shard("b:2", ROUTERS, interval=1.0)
     gained = s.rebalance(["a:1", "b:2"], now=100.0)
-    assert gained == set(s.owned) and gained
+    assert gained == set(s.owned) == s.fresh and gained
     d, gone, fresh = sorted(gained)[:3]
     # d was polled 0.2 s ago by a live instance, gone's poller is no longer live, fresh never
     s.schedule({d, gone, fresh}, {d: (99.8, "a:1"), gone: (99.5, "c:3")}, now=100.0)
@@ -70,6 +70,7 @@ def test_a_device_keeps_its_cadence_across_a_move():
     assert s.due[d] == pytest.approx(101.8) and not s.pending
     assert fresh in s.due_now(100.9) and d not in s.due_now(100.9) and d in s.due_now(101.8)
     s.polled(s.due_now(100.9), 100.9)
+    assert s.fresh == {d}  # not polled here yet: its state is read from the store when it is
     assert s.next_due(101.0) == pytest.approx(0.25)  # the next heartbeat comes first
     assert s.rebalance(["b:2"], now=101.0) == set(ROUTERS) - gained  # a left: b takes the rest
     assert s.mine("prune")
@@ -123,6 +124,8 @@ def test_a_moving_device_raises_no_spurious_down_or_up(postgres):
     b.heartbeat()
     a.heartbeat()
     assert d in b.shard.owned and d not in a.shard.owned and d not in a.state.routers
+    b.adopt([d, e])  # as b polls them first
+    b.shard.polled([d, e], 3.0)
     assert feed(b, poll(d, 3.0, False), poll(e, 3.0, True, link_up=False)) == []
     a.read_elsewhere()  # what b polls, as recorded: a's impact and metrics see it down
     assert a.snapshot().routers_down == {d} and a.snapshot().interfaces_down == {(e, "eth0")}
@@ -131,7 +134,8 @@ def test_a_moving_device_raises_no_spurious_down_or_up(postgres):
 
     b.close()  # leaves: d and e move back to a, whose own view of them is stale (down)
     a.heartbeat()
-    assert d in a.shard.owned
+    assert d in a.shard.owned and {d, e} <= a.shard.fresh
+    a.adopt([d, e])
     assert feed(a, poll(d, 5.0, True), poll(e, 5.0, True)) == []
     events = a.store.query("SELECT router, kind, COUNT(*) FROM events GROUP BY router, kind")
     assert sorted(events) == sorted([(d, "router_down", 1), (d, "router_up", 1),

@@ -250,8 +250,16 @@ class Monitor:
         gained = self.shard.rebalance(live, now)
         self.state.release(set(self.state.routers) - self.shard.owned)
         if gained:
-            self.state.adopt(gained, self.history.restore())
             self.shard.schedule(gained, self.history.last_polls(gained), now)
+
+    def adopt(self, due: list[str]) -> None:
+        """Sharded: devices about to be polled here for the first time since they moved here
+        start from the state recorded now, when their previous poller has written its last
+        poll (`MonitorState.adopt`)."""
+        assert self.shard is not None
+        fresh = self.shard.fresh.intersection(due)
+        if fresh:
+            self.state.adopt(fresh, self.history.restore())
 
     def read_elsewhere(self) -> None:
         """Sharded: the state of the devices other instances poll, as last recorded, so impact
@@ -272,6 +280,7 @@ class Monitor:
             shard.schedule(check, self.history.last_polls(check), now)
         due = shard.due_now(now)
         if due:
+            self.adopt(due)
             by_name = {t.router: t for t in self.targets}
             await self.cycle([by_name[d] for d in due])
             shard.polled(due, now)

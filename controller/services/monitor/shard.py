@@ -24,6 +24,7 @@ class Shard:
         self.owned: set[str] = set()
         self.due: dict[str, float] = {}
         self.pending: set[str] = set()  # taken from a live instance: check its last poll again
+        self.fresh: set[str] = set()  # taken over and not polled here since
         self.warm_until: float | None = None  # a starting instance waits until then
 
     def rebalance(self, live: list[str], now: float) -> set[str]:
@@ -34,6 +35,7 @@ class Shard:
         mine = set(shard(self.devices, self.live, self.me))
         gained, lost = mine - self.owned, self.owned - mine
         self.owned = mine
+        self.fresh = (self.fresh | gained) - lost
         for d in lost:
             self.due.pop(d, None)
             self.pending.discard(d)
@@ -64,6 +66,7 @@ class Shard:
                 and self.due.get(d, now) <= now]
 
     def polled(self, devices: list[str], began: float) -> None:
+        self.fresh.difference_update(devices)
         for d in devices:
             self.due[d] = began + self.interval
 
