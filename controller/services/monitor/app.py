@@ -259,7 +259,7 @@ class Monitor:
         assert self.shard is not None
         fresh = self.shard.fresh.intersection(due)
         if fresh:
-            self.state.adopt(fresh, self.history.restore())
+            self.state.adopt(fresh, self.history.restore(uptimes_of=fresh))
 
     def read_elsewhere(self) -> None:
         """Sharded: the state of the devices other instances poll, as last recorded, so impact
@@ -267,7 +267,7 @@ class Monitor:
         assert self.shard is not None
         self.elsewhere = MonitorState([d for d in self.shard.devices
                                        if d not in self.shard.owned], self.impact)
-        self.elsewhere.restore(self.history.restore())
+        self.elsewhere.restore(self.history.restore(uptimes_of=()))
 
     async def shard_cycle(self) -> float:
         """Sharded: heartbeat, then poll the devices of this shard that are due; returns the

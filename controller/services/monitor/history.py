@@ -113,19 +113,25 @@ class History:
         self.instance: str | None = None  # the monitor instance, written with its samples
         store.register("monitor", SCHEMA)
 
-    def restore(self) -> Restored:
-        """What a restarted monitor needs; empty (the reason recorded) if the store is
-        unreadable."""
+    def restore(self, uptimes_of: Iterable[str] | None = None) -> Restored:
+        """What a restarted monitor needs: the last state changes, and the last sysUpTime of
+        every router (or of `uptimes_of`: one index lookup each, for sharded monitors taking
+        devices over); empty (the reason recorded) if the store is unreadable."""
         try:
             rows = self.store.query(
                 "SELECT router, interface, state, ts FROM state_changes s WHERE ts = (SELECT "
                 "MAX(ts) FROM state_changes t WHERE t.router = s.router AND "
                 "t.interface = s.interface)")
-            uptimes = self.store.query(
-                "SELECT s.router, s.sys_uptime, s.ts + COALESCE(s.duration, 0) FROM samples s "
-                "JOIN (SELECT router, MAX(ts) AS ts FROM samples WHERE sys_uptime IS NOT NULL "
-                "GROUP BY router) m ON s.router = m.router AND s.ts = m.ts "
-                "WHERE s.sys_uptime IS NOT NULL")
+            if uptimes_of is None:
+                uptimes = self.store.query(
+                    "SELECT s.router, s.sys_uptime, s.ts + COALESCE(s.duration, 0) FROM samples s "
+                    "JOIN (SELECT router, MAX(ts) AS ts FROM samples WHERE sys_uptime IS NOT NULL "
+                    "GROUP BY router) m ON s.router = m.router AND s.ts = m.ts "
+                    "WHERE s.sys_uptime IS NOT NULL")
+            else:
+                uptimes = [(router, *r[0]) for router in uptimes_of if (r := self.store.query(
+                    "SELECT sys_uptime, ts + COALESCE(duration, 0) FROM samples WHERE router = ? "
+                    "AND sys_uptime IS NOT NULL ORDER BY ts DESC LIMIT 1", (router,)))]
         except StoreError as exc:  # start without history, say why
             self.store.record_error(f"cannot read previous state: {exc}")
             return Restored()
