@@ -100,3 +100,27 @@ def test_store_error_count_is_monotonic(tmp_path, n):
         store.record_error(f"e{i}")
     assert store.error_count == n and len(store.errors) == min(n, 100)
     assert store.errors[-1][1] == f"e{n - 1}"
+
+
+def test_a_trap_both_monitors_received_is_stored_once(store_url):
+    """Routers send each notification to every monitor: two monitors on one store record the
+    same linkDown once (same sender, content and agent clock), a later one (another sysUpTime)
+    and a trap without the agent's clock (nothing to tell a resend from a repeat) each time."""
+    targets = [Target("r1", "192.0.2.1", 161, SnmpCredentials("2c", community="c"))]
+    a, b = Monitor(targets, Store(store_url)), Monitor(targets, Store(store_url))
+
+    def link_down(received: float, uptime: int | None) -> Trap:
+        binds = {"1.3.6.1.6.3.1.1.4.1.0": "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.7": 7}
+        if uptime is not None:
+            binds["1.3.6.1.2.1.1.3.0"] = uptime
+        return Trap("linkDown", "r1", "192.0.2.1", received, if_index=7, varbinds=binds)
+
+    for monitor, delay in ((a, 0.0), (b, 0.004)):  # the second receiver a little later
+        monitor.on_trap(link_down(100.0 + delay, 5000))
+        monitor.on_trap(link_down(101.0 + delay, 5100))
+        monitor.on_trap(link_down(102.0 + delay, None))
+        assert monitor.store.flush()
+    rows = Store(store_url).query("SELECT ts, detail FROM events WHERE kind = 'linkDown' "
+                                  "ORDER BY ts")
+    assert [round(ts) for ts, _ in rows] == [100, 101, 102, 102]
+    assert rows[0][0] == 100.0  # the first receiver's row stands

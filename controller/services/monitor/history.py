@@ -3,6 +3,7 @@ rule for "this link is down" (the live impact and `ngk uptime` both use `link_is
 reads and writes of the monitor's rows."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,11 @@ ALTER TABLE state_changes ADD COLUMN token INTEGER;
 ALTER TABLE events ADD COLUMN token INTEGER
 """, """
 ALTER TABLE samples ADD COLUMN instance TEXT
+""", """
+ALTER TABLE events ADD COLUMN dedup TEXT;
+CREATE UNIQUE INDEX events_dedup ON events (dedup)
 """]
+SYS_UPTIME_VARBIND = "1.3.6.1.2.1.1.3.0"  # a notification's first var-bind: the agent's clock
 ADJACENCY = "ospf:"  # state_changes.interface of the OSPF adjacency over an interface
 DEFAULT_HORIZON = 20.0  # seconds a sample without a recorded horizon counts as observed
 
@@ -88,6 +93,19 @@ def link_is_down(ends: Iterable[End]) -> bool | None:
             return True
         known = known or end.reachable is not None or iface is not None
     return False if known else None
+
+
+def dedup_key(event: dict) -> str | None:
+    """The identity of a trap's event, the same in every monitor that received the trap (routers
+    send to all of them): the sender, what happened and the notification's own content, whose
+    sysUpTime var-bind is the agent's time of sending. None for polled events (each is recorded
+    by the one instance polling the router) and for a trap without the agent's time."""
+    varbinds = event["detail"].get("varbinds") if event["source"] == "trap" else None
+    if not varbinds or not any(k.lstrip(".") == SYS_UPTIME_VARBIND for k in varbinds):
+        return None
+    content = json.dumps([event["router"], event["kind"], event["interface"], varbinds],
+                         sort_keys=True, default=str)
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 # --- reads and writes ---------------------------------------------------------------------------
@@ -174,10 +192,12 @@ class History:
                        [(ts, router, key, state, reason, source, self.token)])
 
     def events(self, events: list[dict]) -> None:
-        self.store.add("INSERT INTO events (ts, kind, router, interface, source, detail, token) "
-                       "VALUES (?,?,?,?,?,?,?)",
+        """Queue events; a trap's event that another monitor already stored is left out."""
+        self.store.add("INSERT INTO events (ts, kind, router, interface, source, detail, token, "
+                       "dedup) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                        [(e["ts"], e["kind"], e["router"], e["interface"], e["source"],
-                         json.dumps(e["detail"], default=str), self.token) for e in events])
+                         json.dumps(e["detail"], default=str), self.token, dedup_key(e))
+                        for e in events])
 
     def prune(self, cutoff: float) -> None:
         """Drop samples and events before `cutoff`; keep the last state change of every key so
