@@ -11,6 +11,7 @@ from controller.cli.common import (
     table, topology)
 from controller.cli.common import inventory as inventory_dir
 from controller.cli.deploy import InsecureOption
+from controller.fileio import check_writable
 
 WorkersOption = typer.Option(20, "--workers", "-w", min=1, help="Routers read in parallel.")
 app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
@@ -24,6 +25,8 @@ def discover(
     workers: int = WorkersOption, insecure: bool = InsecureOption,
     db: Optional[str] = StoreOption,
     no_history: bool = typer.Option(False, "--no-history", help="Do not record this run."),
+    junit: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write a single-file HTML report."),
     as_json: bool = JsonOption,
 ) -> None:
     """Read LLDP neighbours, addresses, OSPF costs/neighbours and BFD from every router and
@@ -33,12 +36,17 @@ def discover(
     routers (docs/discover.md)."""
     from controller.services.discover import discover as run
     from controller.services.discover_history import record
+    from controller.services.discover_reports import html_report, junit_xml
+    from controller.services.reports import write
     from controller.southbound.nornir_setup import build_nornir
     from controller.store import Store
 
     if ctx.invoked_subcommand is not None:
         return
     topo = topology(topology_path)
+    for out in (junit, html):
+        if out is not None:
+            check_writable(out)
     nr = build_nornir(inventory_dir(inventory), workers=workers, insecure=insecure)
     report = run(topo, nr)
     store = None if no_history else Store(db)
@@ -46,6 +54,10 @@ def discover(
     if store is not None and run_id is None:
         err_console.print(f"warning: history not saved: {store.errors[-1][1]}",
                           highlight=False, soft_wrap=True)
+    if junit:
+        write(junit, junit_xml(report, sorted(topo.routers)))
+    if html:
+        write(html, html_report(report))
     emit({"run": run_id, **report.as_dict()}, as_json, _show)
     if report.exit_code:
         raise typer.Exit(report.exit_code)

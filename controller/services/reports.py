@@ -113,7 +113,7 @@ text-align:left;vertical-align:top}.compliant{color:#1b5e20}.non-compliant{color
 .add{color:#1b5e20}.del{color:#b71c1c}details{margin:.5em 0}summary{cursor:pointer}"""
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+def html_table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>"
                                     for c in row) + "</tr>" for row in rows)
@@ -128,7 +128,7 @@ def _router_html(r: RouterResult) -> str:
         parts.append(f"<p>Running config not read: {e(r.error)}</p></details>")
         return "".join(parts)
     if r.violations:
-        parts.append("<h4>Rule violations</h4>" + _table(
+        parts.append("<h4>Rule violations</h4>" + html_table(
             ["rule", "severity", "feature", "interface", "line", "message", "why"],
             [[v.rule, v.severity, v.feature, v.interface, v.line, v.message, v.explanation]
              for v in r.violations]))
@@ -149,7 +149,7 @@ def html_report(report: ComplianceReport) -> str:
     """The report as one self-contained HTML page."""
     data = report.as_dict()
     s, e = data["summary"], html.escape
-    rules = _table(["rule", "severity", "feature", "passed", "failed", "failed on", "why"],
+    rules = html_table(["rule", "severity", "feature", "passed", "failed", "failed on", "why"],
                    [[r["id"], r["severity"], r["feature"], r["passed"], r["failed"],
                      ", ".join(r["failed_on"]), r["explanation"]] for r in data["rules"]])
     return (
@@ -160,7 +160,7 @@ def html_report(report: ComplianceReport) -> str:
         f"{s['compliant']} compliant, {s['non_compliant']} non-compliant, {s['unknown']} "
         f"unknown of {s['routers']} routers; {s['failing_at_threshold']} violation(s) at or "
         f"above {e(report.threshold)}.</p><h2>Routers</h2>"
-        + _table(["router", "status", "violations", "drifted features", "error"],
+        + html_table(["router", "status", "violations", "drifted features", "error"],
                  router_rows(report))
         + f"<h2>Rules</h2>{rules}<h2>Details</h2>"
         + "".join(_router_html(r) for r in report.routers) + "</body></html>\n")

@@ -16,7 +16,7 @@ from controller.model.topology import Topology
 from controller.services.discover_history import history, record
 from controller.services.discover_import import as_discovered, write
 from controller.services.discover import (
-    EXIT_DIFFERENT, EXIT_UNREACHABLE, DiscoverReport, Seen, diff, observe)
+    EXIT_DIFFERENT, EXIT_UNREACHABLE, KINDS, DiscoverReport, Seen, diff, observe)
 
 TRIANGLE = """
 name: triangle
@@ -276,3 +276,30 @@ def test_history_open_since(tmp_path: Path) -> None:
     assert [(d["where"], d["since"], d["runs"]) for d in history(store, runs=2)["open"]] == [
         ("rogue", 300.0, 3)]
     assert len(history(store, runs=2)["trend"]) == 2
+
+
+def test_junit_and_html_reports() -> None:
+    """One test case per kind and per router; a hostile LLDP system name stays data."""
+    import xml.etree.ElementTree as ET
+
+    from controller.services.discover import Difference
+    from controller.services.discover_reports import html_report, junit_xml
+
+    rogue = '<script>alert("x")</script>&'
+    diffs = [Difference("cost", "rb eth2", 15, 99, "OSPF cost, link l-cb"),
+             Difference("cost", "ra eth1", 10, 20, "OSPF cost, link l-ab"),
+             Difference("unknown-router", rogue, None, "rc eth7 (its port eth0)"),
+             Difference("unreachable-router", "rc", "rc", None, "timeout")]
+    report = DiscoverReport(diffs, ["ra", "rb"], 3, routers=3, errors={"rc": "timeout"})
+    suite = ET.fromstring(junit_xml(report, ["ra", "rb", "rc"]))
+    cases = {(c.get("classname"), c.get("name")): c for c in suite}
+    assert len(cases) == len(KINDS) - 1 + 3 == int(suite.get("tests"))
+    assert (suite.get("failures"), suite.get("errors")) == ("2", "1")
+    cost = cases[("discover", "cost")].find("failure")
+    assert cost is not None and cost.text is not None and len(cost.text.splitlines()) == 2
+    assert cases[("discover.rc", "reachable")].find("error") is not None
+    assert cases[("discover.ra", "reachable")].find("error") is None
+    assert cases[("discover", "wrong-ports")].find("failure") is None
+    assert rogue in cases[("discover", "unknown-router")].find("failure").text  # type: ignore
+    page = html_report(report)
+    assert "<script>" not in page and "&lt;script&gt;" in page and "4 difference(s)" in page
