@@ -15,7 +15,7 @@ from pathlib import Path
 from controller.lab.interrupt import deferred_interrupts
 from controller.lab.state import DEFAULT_LAB, LabError, LabState, check_name, lock_path, locked
 from controller.lab.system import (
-    ip_batch, lab_processes, netns_inode, netns_list, run, terminate)
+    ip_batch, lab_processes, netns_inode, netns_list, run, terminate, unmount_all)
 
 SWEEPS = 5  # rounds of "find the lab's processes, end them" (a dying sshd may fork once more)
 
@@ -79,14 +79,15 @@ def _remove(kind: str, group: list[dict[str, str]], recorded_ns: set[str],
         ip_batch([f"link del {r['name']}" for r in group if r["name"] in present], check=False)
     elif kind == "mount":
         for res in group:
-            if Path(res["target"]).exists():
-                run(["umount", res["target"]], check=False)
+            unmount_all(res["target"])
     elif kind == "netns":
         ip_batch([f"netns del {r['name']}" for r in group if r["name"] in existing_ns],
                  check=False)
     elif kind == "path":
         for res in group:
             path = Path(res["path"])
+            if not path.is_symlink():
+                unmount_all(path)  # also what was mounted there and never recorded
             if path.is_symlink() or path.is_file():
                 path.unlink()
             elif path.is_dir():

@@ -3,6 +3,7 @@ lab started, and a prerequisite check."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -169,3 +170,28 @@ def parallel(fn: Callable[[T], R], items: Iterable[T], workers: int = 8) -> list
         return list(pool.map(task, items))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def mounts_under(path: str | Path) -> list[str]:
+    """Mount points at or below `path` (this mount namespace), deepest first and each as often
+    as it is stacked: what a teardown must unmount before it can remove `path`."""
+    root = str(Path(path))
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        # mountinfo escapes space, tab, newline and backslash as \ooo
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split(" ")[4])
+        if point == root or point.startswith(root.rstrip("/") + "/"):
+            found.append(point)
+    return sorted(found, key=lambda m: (-m.count("/"), m))
+
+
+def unmount_all(path: str | Path) -> None:
+    """Unmount everything at or below `path`, stacked mounts included (a bind mount made twice
+    by an interrupted run needs two umounts). Raises LabError if one stays."""
+    for _ in range(10):
+        points = mounts_under(path)
+        if not points:
+            return
+        for point in points:
+            run(["umount", point], check=False)
+    raise LabError(f"cannot unmount {', '.join(mounts_under(path))}")
