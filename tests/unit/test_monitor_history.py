@@ -124,3 +124,28 @@ def test_a_trap_both_monitors_received_is_stored_once(store_url):
                                   "ORDER BY ts")
     assert [round(ts) for ts, _ in rows] == [100, 101, 102, 102]
     assert rows[0][0] == 100.0  # the first receiver's row stands
+
+
+def test_the_current_state_table_is_backfilled_and_kept_as_the_last_change(store_url):
+    """A store from before `state_current` gets it filled from state_changes by the migration;
+    from then on every change keeps it at the latest state of its key, whatever the order the
+    changes are written in, and restore reads it."""
+    from controller.services.monitor.history import SCHEMA
+
+    old = Store(store_url)
+    old.register("monitor", SCHEMA[:-1])
+    rows = [(1.0, "r1", "", "up"), (5.0, "r1", "", "down"), (3.0, "r1", "eth1", "down"),
+            (2.0, "r1", "eth1", "up"), (4.0, "r2", "ospf:eth2", "down")]
+    old.add("INSERT INTO state_changes (ts, router, interface, state) VALUES (?,?,?,?)", rows)
+    assert old.flush()
+    old.close()
+    history = History(Store(store_url))
+    want = {("r1", "", "down", 5.0), ("r1", "eth1", "down", 3.0), ("r2", "ospf:eth2", "down", 4.0)}
+    assert set(history.restore().changes) == want
+    history.change(7.0, "r1", "eth1", "up", "poll", "poll")
+    history.change(6.5, "r1", "", "down", "poll", "poll")
+    history.change(6.0, "r1", "", "up", "late", "trap")  # written later, but older: not current
+    history.change(6.0, "r2", "ospf:eth2", "up", "late", "trap")
+    assert history.store.flush()
+    assert set(History(Store(store_url)).restore().changes) == {
+        ("r1", "", "down", 6.5), ("r1", "eth1", "up", 7.0), ("r2", "ospf:eth2", "up", 6.0)}

@@ -180,7 +180,7 @@ def test_sqlite_to_postgresql_loses_no_row(tmp_path, postgres):
     populate(source)
     before = dump(source)
     assert all(before.values()) and set(before) == {
-        "samples", "if_samples", "state_changes", "events", "compliance_runs",
+        "samples", "if_samples", "state_changes", "state_current", "events", "compliance_runs",
         "compliance_findings", "drills", "monitor_lease", "discover_runs",
         "discover_differences"}
     exported = storage.export(source, tmp_path / "ngk.dump")

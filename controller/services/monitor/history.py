@@ -36,7 +36,17 @@ ALTER TABLE samples ADD COLUMN instance TEXT
 """, """
 ALTER TABLE events ADD COLUMN dedup TEXT;
 CREATE UNIQUE INDEX events_dedup ON events (dedup)
+""", """
+CREATE TABLE state_current (router TEXT NOT NULL, interface TEXT NOT NULL, state TEXT, ts REAL,
+                            PRIMARY KEY (router, interface));
+INSERT INTO state_current (router, interface, state, ts)
+SELECT router, interface, MIN(state), ts FROM state_changes s WHERE ts = (SELECT MAX(ts)
+    FROM state_changes t WHERE t.router = s.router AND t.interface = s.interface)
+GROUP BY router, interface, ts
 """]
+CURRENT = """INSERT INTO state_current (router, interface, state, ts) VALUES (?,?,?,?)
+ON CONFLICT (router, interface) DO UPDATE SET state = excluded.state, ts = excluded.ts
+WHERE excluded.ts >= state_current.ts"""  # the last state of each key: what restore reads
 SYS_UPTIME_VARBIND = "1.3.6.1.2.1.1.3.0"  # a notification's first var-bind: the agent's clock
 ADJACENCY = "ospf:"  # state_changes.interface of the OSPF adjacency over an interface
 DEFAULT_HORIZON = 20.0  # seconds a sample without a recorded horizon counts as observed
@@ -136,10 +146,7 @@ class History:
         every router (or of `uptimes_of`: one index lookup each, for sharded monitors taking
         devices over); empty (the reason recorded) if the store is unreadable."""
         try:
-            rows = self.store.query(
-                "SELECT router, interface, state, ts FROM state_changes s WHERE ts = (SELECT "
-                "MAX(ts) FROM state_changes t WHERE t.router = s.router AND "
-                "t.interface = s.interface)")
+            rows = self.store.query("SELECT router, interface, state, ts FROM state_current")
             if uptimes_of is None:
                 uptimes = self.store.query(
                     "SELECT s.router, s.sys_uptime, s.ts + COALESCE(s.duration, 0) FROM samples s "
@@ -190,6 +197,7 @@ class History:
         self.store.add("INSERT INTO state_changes (ts, router, interface, state, reason, source, "
                        "token) VALUES (?,?,?,?,?,?,?)",
                        [(ts, router, key, state, reason, source, self.token)])
+        self.store.add(CURRENT, [(router, key, state, ts)])
 
     def events(self, events: list[dict]) -> None:
         """Queue events; a trap's event that another monitor already stored is left out."""
