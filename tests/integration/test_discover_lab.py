@@ -136,7 +136,11 @@ def rogue(lab) -> Iterator[None]:
         if proc is not None:
             os.kill(proc.pid, signal.SIGTERM)
             proc.wait(timeout=10)
-        ip("netns", "del", ROGUE, check=False)  # takes amk-ce1 eth9 with it
+        pids = subprocess.run(["ip", "netns", "pids", ROGUE], capture_output=True, text=True)
+        for pid in pids.stdout.split():  # lldpd's privilege-separated child, if it stayed
+            os.kill(int(pid), signal.SIGKILL)
+        ip("-n", lab.state.routers["amk-ce1"].netns, "link", "del", "eth9", check=False)
+        ip("netns", "del", ROGUE, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -39,24 +39,27 @@ SYS_NAME_0 = f"{dotted(SYS_NAME)}.0"
 
 
 # --- independent expectations from the model -------------------------------------------------
-def graph_without(topo: Topology, down_links: frozenset[str] = frozenset()) -> nx.Graph:
-    """Routers joined by the cheapest up link between them (weight = OSPF cost)."""
-    g = nx.Graph()
+def graph_without(topo: Topology, down_links: frozenset[str] = frozenset()) -> nx.DiGraph:
+    """Routers joined by the cheapest up link between them (weight = OSPF cost in the direction
+    of travel: 65535 leaving a CE router, which advertises max-metric, RFC 6987)."""
+    g = nx.DiGraph()
     g.add_nodes_from(topo.routers)
-    for u, v, key, data in ip_graph(topo).edges(keys=True, data=True):
+    for a, b, key, data in ip_graph(topo).edges(keys=True, data=True):
         if key in down_links:
             continue
-        if not g.has_edge(u, v) or data["metric"] < g[u][v]["metric"]:
-            g.add_edge(u, v, metric=data["metric"], link=key)
+        for u, v in ((a, b), (b, a)):
+            cost = 65535 if topo.routers[u].role == "ce" else data["metric"]
+            if not g.has_edge(u, v) or cost < g[u][v]["metric"]:
+                g.add_edge(u, v, metric=cost, link=key)
     return g
 
 
-def unique_next_hop(g: nx.Graph, src: str, dst: str) -> str | None:
+def unique_next_hop(g: nx.DiGraph, src: str, dst: str) -> str | None:
     paths = list(itertools.islice(nx.all_shortest_paths(g, src, dst, weight="metric"), 2))
     return paths[0][1] if len(paths) == 1 else None
 
 
-def gateway_toward(topo: Topology, g: nx.Graph, src: str, nxt: str) -> str:
+def gateway_toward(topo: Topology, g: nx.DiGraph, src: str, nxt: str) -> str:
     link = topo.links[g[src][nxt]["link"]]
     far = link.b if link.a.router == src else link.a
     return str(far.address.ip)
