@@ -7,6 +7,8 @@ dependency (scripts/bootstrap --test), imported here only when a model is built.
 """
 from __future__ import annotations
 
+import io
+from contextlib import redirect_stdout
 from typing import Any, Iterable
 
 from controller.analysis.capacity import CE_COST
@@ -47,7 +49,8 @@ class PyntmModel:
         for r in down.routers:
             self.model.fail_node(r)
         try:
-            self.model.update_simulation()
+            with redirect_stdout(io.StringIO()):  # pyNTM prints its progress
+                self.model.update_simulation()
             return {(self.names[(i.node_object.name, i.name)], i.node_object.name):
                     _gbps(i.traffic) for i in self.model.interface_objects if not i.failed}
         finally:
