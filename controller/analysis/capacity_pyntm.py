@@ -34,8 +34,11 @@ class PyntmModel:
                              "cost": CE_COST if topo.routers[near.router].role == "ce"
                              else link.metric, "circuit_id": i + 1, "failed": False})
         model.add_network_interfaces_from_list(rows)
-        for k, d in enumerate(demands.demands):
-            model.add_demand(d.src.id, d.dst.id, d.gbps, f"d{k}")
+        # the demands at once (add_demand validates the whole model per demand: quadratic)
+        nodes = {n.name: n for n in model.node_objects}
+        model.demand_objects = {pyNTM.Demand(nodes[d.src.id], nodes[d.dst.id], d.gbps, f"d{k}")
+                                for k, d in enumerate(demands.demands)}
+        model.validate_model()
         self.names = {(e.router, e.interface): lk.id for lk in topo.links.values()
                       for e in (lk.a, lk.b)}
 
