@@ -17,7 +17,8 @@ EXIT_CONGESTED = 1  # a link over --threshold in some scenario, or priority over
 
 
 def _failure(fs: list[dict[str, str]]) -> str:
-    return " + ".join(f"{f['kind']}:{f['id']}" for f in fs) or "none (intact)"
+    """A scenario's failed elements, one a line (as `ngk failures` lists them)."""
+    return "\n".join(f"{f['kind']}:{f['id']}" for f in fs) or "none (intact)"
 
 
 def _pct(x: float) -> float:
