@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from controller.cli.common import Col, JsonOption, TopologyOption, WideOption, console, \
+from controller.cli.common import Col, JsonOption, TopologyOption, WideOption, cell, console, \
     emit, err_console, table, topology
 from controller.cli.failures import KINDS
 
@@ -73,18 +73,61 @@ def _demands_note(data: dict[str, Any]) -> str:
     return f"Demands: {len(data['demands'])} from {data['demands_source']}."
 
 
-def register(app: typer.Typer) -> None:
-    """Add `capacity` to the top-level app."""
+DemandsOption = typer.Option(None, "--demands", "-d", help="Demands YAML (docs/capacity.md); "
+                             "default: the gravity model.")
+KindsOption = typer.Option(KINDS, "--kinds",
+                           help="Comma-separated: span, srlg, site, router, link.")
+GUARANTEE = ("Guarantee: after these upgrades, in the intact network and under every single "
+             "failure of the kinds analysed, every link carries at most the threshold of its "
+             "capacity and the priority class at most its share; no cheaper set of the given "
+             "steps does (routing does not depend on capacity, so each link is sized on its own: "
+             "docs/capacity.md). No IGP metric changes are proposed.")
 
-    @app.command("capacity")
+
+def _inputs(topo_path: Path | None, demands_file: Path | None, kinds: str) -> tuple[Any, ...]:
+    from controller.model.demands import gravity, load_demands
+    topo = topology(topo_path)
+    demands = load_demands(demands_file, topo) if demands_file else gravity(topo)
+    return topo, demands, [k.strip() for k in kinds.split(",") if k.strip()]
+
+
+def render_plan(data: dict[str, Any]) -> None:
+    summ = data["summary"]
+    if not data["upgrades"]:
+        console.print(f"No upgrade needed: no single failure ({','.join(data['kinds'])}) loads "
+                      f"a link over {_pct(data['threshold'])} %.", markup=False)
+    else:
+        _plan_table(data)
+    console.print(f"{summ['links_upgraded']} links upgraded, {cell(summ['added_gbps'])} Gbps "
+                  f"added, total cost {cell(summ['total_cost'])}; worst utilisation "
+                  f"{_pct(summ['max_utilisation_before'])} % -> "
+                  f"{_pct(summ['max_utilisation_after'])} % over {summ['scenarios']} "
+                  f"scenarios.\n{GUARANTEE}", markup=False)
+
+
+def _plan_table(data: dict[str, Any]) -> None:
+    table(f"Capacity plan: upgrades so no single failure ({','.join(data['kinds'])}) loads a "
+          f"link over {_pct(data['threshold'])} %",
+          ["link", Col("cap (Gbps)", right=True), Col("new cap (Gbps)", right=True),
+           Col("steps", right=True), Col("cost", right=True), Col("worst (%)", right=True),
+           Col("after (%)", right=True), Col("worst failure", wide=True)],
+          [[u["id"], u["capacity_gbps"], u["new_capacity_gbps"], u["steps"], u["cost"],
+            _pct(u["worst_utilisation"]), _pct(u["new_worst_utilisation"]),
+            _failure(u["worst_failure"])] for u in data["upgrades"]])
+
+
+def register(app: typer.Typer) -> None:
+    """Add `capacity` (and `capacity plan`) to the top-level app."""
+    group = typer.Typer()  # its help: capacity_cmd's docstring
+    app.add_typer(group, name="capacity")
+
+    @group.callback(invoke_without_command=True)
     def capacity_cmd(
-        demands_file: Optional[Path] = typer.Option(
-            None, "--demands", "-d",
-            help="Demands YAML (docs/capacity.md); default: the gravity model."),
+        ctx: typer.Context,
+        demands_file: Optional[Path] = DemandsOption,
         depth: int = typer.Option(1, "--depth", min=0, max=2,
                                   help="0: intact only; 1: every single failure; 2: every pair."),
-        kinds: str = typer.Option(KINDS, "--kinds",
-                                  help="Comma-separated: span, srlg, site, router, link."),
+        kinds: str = KindsOption,
         threshold: float = typer.Option(
             1.0, "--threshold", min=0.0,
             help="Exit 1 when a link's worst-case utilisation exceeds this (1.0 = 100 %)."),
@@ -98,15 +141,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every IP link's load per class, intact and under its worst failure (ECMP as OSPF
         routes it). Exit 0 ok, 1 a link over --threshold in some scenario or the priority class
-        over its share, 2 bad input."""
+        over its share, 2 bad input. `ngk capacity plan`: the cheapest upgrades."""
+        if ctx.invoked_subcommand:
+            return
         from controller.analysis.capacity import analyse
-        from controller.model.demands import gravity, load_demands
         if draw is not None:
             from controller.analysis.capacity_draw import check_picture
             check_picture(draw)
-        topo = topology(topo_path)
-        demands = load_demands(demands_file, topo) if demands_file else gravity(topo)
-        chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+        topo, demands, chosen = _inputs(topo_path, demands_file, kinds)
         with err_console.status(f"routing {len(demands.demands)} demands under every "
                                 f"{'pair of ' if depth == 2 else ''}failure"):
             data = analyse(topo, demands, depth, chosen)
@@ -119,3 +161,27 @@ def register(app: typer.Typer) -> None:
             console.print(f"wrote {data['picture']}", markup=False)
         if over_threshold(data, threshold) or data["summary"]["priority_at_risk_scenarios"]:
             raise typer.Exit(EXIT_CONGESTED)
+
+    @group.command("plan")
+    def plan_cmd(
+        demands_file: Optional[Path] = DemandsOption,
+        kinds: str = KindsOption,
+        threshold: float = typer.Option(0.8, "--threshold", min=0.01, max=1.0,
+                                        help="Highest utilisation allowed under any single "
+                                             "failure."),
+        steps_file: Optional[Path] = typer.Option(
+            None, "--steps", help="Upgrade steps and costs per link (docs/capacity.md); "
+                                  "default: one more circuit of the link's capacity, cost 1."),
+        as_json: bool = JsonOption,
+        topo_path: Path = TopologyOption,
+    ) -> None:
+        """The cheapest capacity upgrades so that no single failure loads a link over
+        --threshold and the priority class stays within its share (exact; exit 0, 2 bad
+        input)."""
+        from controller.analysis.capacity_plan import Step, load_steps, plan
+        topo, demands, chosen = _inputs(topo_path, demands_file, kinds)
+        default, steps = load_steps(steps_file, topo) if steps_file else (Step(), {})
+        data = plan(topo, demands, threshold, chosen, default, steps)
+        data["demands_source"] = demands.source
+        data["guarantee"] = GUARANTEE
+        emit(data, as_json, render_plan)
