@@ -91,13 +91,13 @@ def _inputs(topo_path: Path | None, demands_file: Path | None, kinds: str) -> tu
     return topo, demands, [k.strip() for k in kinds.split(",") if k.strip()]
 
 
-def render_plan(data: dict[str, Any]) -> None:
+def render_plan(data: dict[str, Any], wide: bool = False) -> None:
     summ = data["summary"]
     if not data["upgrades"]:
         console.print(f"No upgrade needed: no single failure ({','.join(data['kinds'])}) loads "
                       f"a link over {_pct(data['threshold'])} %.", markup=False)
     else:
-        _plan_table(data)
+        _plan_table(data, wide)
     console.print(f"{summ['links_upgraded']} links upgraded, {cell(summ['added_gbps'])} Gbps "
                   f"added, total cost {cell(summ['total_cost'])}; worst utilisation "
                   f"{_pct(summ['max_utilisation_before'])} % -> "
@@ -105,7 +105,7 @@ def render_plan(data: dict[str, Any]) -> None:
                   f"scenarios.\n{GUARANTEE}", markup=False)
 
 
-def _plan_table(data: dict[str, Any]) -> None:
+def _plan_table(data: dict[str, Any], wide: bool) -> None:
     table(f"Capacity plan: upgrades so no single failure ({','.join(data['kinds'])}) loads a "
           f"link over {_pct(data['threshold'])} %",
           ["link", Col("cap (Gbps)", right=True), Col("new cap (Gbps)", right=True),
@@ -113,7 +113,7 @@ def _plan_table(data: dict[str, Any]) -> None:
            Col("after (%)", right=True), Col("worst failure", wide=True)],
           [[u["id"], u["capacity_gbps"], u["new_capacity_gbps"], u["steps"], u["cost"],
             _pct(u["worst_utilisation"]), _pct(u["new_worst_utilisation"]),
-            _failure(u["worst_failure"])] for u in data["upgrades"]])
+            _failure(u["worst_failure"])] for u in data["upgrades"]], wide)
 
 
 def register(app: typer.Typer) -> None:
@@ -172,6 +172,7 @@ def register(app: typer.Typer) -> None:
         steps_file: Optional[Path] = typer.Option(
             None, "--steps", help="Upgrade steps and costs per link (docs/capacity.md); "
                                   "default: one more circuit of the link's capacity, cost 1."),
+        wide: bool = WideOption,
         as_json: bool = JsonOption,
         topo_path: Path = TopologyOption,
     ) -> None:
@@ -184,4 +185,4 @@ def register(app: typer.Typer) -> None:
         data = plan(topo, demands, threshold, chosen, default, steps)
         data["demands_source"] = demands.source
         data["guarantee"] = GUARANTEE
-        emit(data, as_json, render_plan)
+        emit(data, as_json, lambda d: render_plan(d, wide))

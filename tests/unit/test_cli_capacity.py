@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from controller.cli.main import app
@@ -155,3 +156,66 @@ def test_picture_colours_a_congested_link_apart_from_a_quiet_one(tmp_path: Path)
     assert 'id="bar-ac"' in text
     assert run(*TRIANGLE, "--draw", str(png)).exit_code == 1
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+# --- the plan ------------------------------------------------------------------------------
+def plan_json(*args: str) -> dict:
+    res = CliRunner().invoke(app, ["capacity", "plan", *args, "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_plan_on_the_triangle_by_hand(tmp_path: Path) -> None:
+    # threshold 0.8: ac must carry 6 Gbps (ab failed) at <= 80 %: 7.5 Gbps; one more 5 Gbps
+    # circuit. ab: 6 of 10 = 60 %, bc 40 %: nothing.
+    data = plan_json(*TRIANGLE)
+    assert [(u["id"], u["new_capacity_gbps"], u["steps"], u["cost"]) for u in data["upgrades"]] \
+        == [("ac", 10.0, 1, 1.0)]
+    assert data["summary"]["max_utilisation_after"] == pytest.approx(0.6)
+    # threshold 0.5, steps of 1 Gbps at cost 2, ab in 100 Gbps steps at cost 50:
+    # ac needs 6 / 0.5 = 12 Gbps: 7 steps, cost 14; ab needs 12: one 100 Gbps step, cost 50;
+    # bc needs max(4 / 0.5, priority 2 / 0.3) = 8 <= 10
+    steps = tmp_path / "steps.yaml"
+    steps.write_text("default: {step_gbps: 1, cost: 2}\nlinks:\n  ab: {step_gbps: 100, cost: 50}\n")
+    data = plan_json(*TRIANGLE, "--threshold", "0.5", "--steps", str(steps))
+    assert [(u["id"], u["new_capacity_gbps"], u["steps"], u["cost"]) for u in data["upgrades"]] \
+        == [("ab", 110.0, 1, 50.0), ("ac", 12.0, 7, 14.0)]
+    assert data["summary"]["total_cost"] == 64.0 and data["summary"]["added_gbps"] == 107.0
+    assert data["summary"]["max_utilisation_after"] == pytest.approx(0.5)
+
+
+def test_plan_guarantee_holds_and_no_step_is_spare(tmp_path: Path) -> None:
+    """Re-analyse the reference with the planned capacities: no single failure loads a link
+    over the threshold or priority over its share; one step fewer on any upgraded link would."""
+    threshold, kinds = 0.04, "span,srlg,site,router"
+    data = plan_json("--threshold", str(threshold), "--kinds", kinds)
+    assert data["upgrades"]
+    doc = yaml.safe_load((ROOT / "topology" / "ngk.yaml").read_text())
+    new = {u["id"]: u["new_capacity_gbps"] for u in data["upgrades"]}
+    for link in doc["links"]:
+        link["capacity_gbps"] = new.get(link["id"], link.get("capacity_gbps"))
+        if link["capacity_gbps"] is None:
+            del link["capacity_gbps"]
+    path = tmp_path / "upgraded.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, after = as_json("-t", str(path), "--kinds", kinds, "--threshold", str(threshold))
+    assert code == 0
+    assert after["summary"]["max_utilisation"] <= threshold + 1e-9
+    assert after["summary"]["priority_at_risk_scenarios"] == 0
+    worst = {lk["id"]: lk for lk in after["links"]}
+    for u in data["upgrades"]:
+        lk = worst[u["id"]]
+        load = lk["worst_utilisation"] * lk["capacity_gbps"]
+        assert load == pytest.approx(u["worst_utilisation"] * u["capacity_gbps"])  # same routes
+        less = u["new_capacity_gbps"] - u["step_gbps"]
+        assert load > threshold * less + 1e-9 or \
+            lk["by_class"]["priority"] > after["priority_share"] * less + 1e-9, u["id"]
+
+
+def test_bad_steps_file_is_reported_with_its_line(tmp_path: Path) -> None:
+    steps = tmp_path / "steps.yaml"
+    steps.write_text("default: {step_gbps: 10}\nlinks:\n  zz: {cost: 1}\n  ab: {cost: -1}\n")
+    res = CliRunner().invoke(app, ["capacity", "plan", *TRIANGLE, "--steps", str(steps)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert f"{steps}:3: error: links.zz: unknown link 'zz'" in res.stderr
+    assert f"{steps}:4: error: links.ab.cost: must be a number > 0, got -1" in res.stderr
