@@ -50,8 +50,8 @@ def render(data: dict[str, Any], threshold: float, top: int = 20, wide: bool = F
     lost = [d for d in data["demands"] if d["routed_gbps"] < d["gbps"]]
     counts = [
         ("scenarios (intact included)", summ["scenarios"]),
-        ("congested: a link over 100 %", summ["congested_scenarios"]),
-        (f"priority over its share ({_pct(data['priority_share'])} % of a link)",
+        ("congested scenarios (a link over 100 %)", summ["congested_scenarios"]),
+        (f"scenarios with priority over its share ({_pct(data['priority_share'])} %)",
          summ["priority_at_risk_scenarios"]),
         (f"links over {_pct(threshold)} % in their worst case",
          len(over_threshold(data, threshold))),
