@@ -29,6 +29,7 @@ COMMANDS: dict[str, Entry] = {
     "paths": Entry("paths", "Optimal pair of diverse paths between two sites."),
     "failures": Entry("failures", "Every single/double failure: what it disconnects, SPOFs."),
     "reroute": Entry("failures", "New best paths and IGP changes after a failure."),
+    "capacity": Entry("capacity", "Link loads under every failure (ECMP, classes); upgrade plan."),
     "availability": Entry("availability", "Expected downtime per datacentre pair and member."),
     "inventory": Entry("inventory", "Build or check the production Nornir inventory."),
     "lab": Entry("lab", "FRR routers in network namespaces: up, status, cut, restore, down."),

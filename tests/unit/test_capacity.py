@@ -7,10 +7,10 @@ from itertools import combinations
 from pathlib import Path
 
 import networkx as nx
-import pyNTM  # the peer tool as oracle (scripts/bootstrap --test installs it)
 import pytest
 
 from controller.analysis.capacity import CE_COST, CapacityModel, analyse
+from controller.analysis.capacity_pyntm import PyntmModel  # pyNTM: scripts/bootstrap --test
 from controller.analysis.failures import elements
 from controller.model.demands import CLASSES, Demand, Demands, endpoint, gravity
 from controller.model.importer import import_graphml, write_topology_yaml
@@ -263,29 +263,6 @@ def test_depth2_report_matches_brute_force_on_zoo(tmp_path: Path) -> None:
 
 
 # --- pyNTM as a second oracle --------------------------------------------------------------
-def pyntm_loads(topo: Topology, demands: Demands, els) -> dict:
-    model = pyNTM.FlexModel(set(), set(), set(), set())
-    rows = []
-    for i, link in enumerate(sorted(topo.links.values(), key=lambda lk: lk.id)):
-        for near, far in ((link.a, link.b), (link.b, link.a)):
-            rows.append({"name": near.interface, "node": near.router, "remote_node": far.router,
-                         "cost": CE_COST if topo.routers[near.router].role == "ce" else link.metric,
-                         "capacity": link.capacity_gbps, "circuit_id": i + 1, "failed": False})
-    model.add_network_interfaces_from_list(rows)
-    for k, d in enumerate(demands.demands):
-        model.add_demand(d.src.id, d.dst.id, d.gbps, f"d{k}")
-    down = outage(topo, list(els))
-    for lid in down.links:
-        link = topo.links[lid]
-        model.fail_interface(link.a.interface, link.a.router)
-    for r in down.routers:
-        model.fail_node(r)
-    model.update_simulation()
-    names = {(e.router, e.interface): lk.id for lk in topo.links.values() for e in (lk.a, lk.b)}
-    return {(names[(i.node_object.name, i.name)], i.node_object.name): i.traffic
-            for i in model.interface_objects if not i.failed}
-
-
 @pytest.mark.parametrize("which", ["reference", "Sunet"])
 def test_intact_and_single_failures_match_pyntm(tmp_path: Path, which: str) -> None:
     if which == "reference":
@@ -295,13 +272,13 @@ def test_intact_and_single_failures_match_pyntm(tmp_path: Path, which: str) -> N
         topo = zoo(tmp_path, "Sunet", 8)
         demands = router_demands(topo, 40, 8)
     demands = Demands(tuple(d for d in demands.demands if d.src.kind == d.dst.kind == "router"))
-    model = CapacityModel(topo, demands)
+    model, peer = CapacityModel(topo, demands), PyntmModel(topo, demands)
+    intact = peer.loads()
     for els in [()] + [(el,) for el in elements(topo, ("span", "link", "router"))]:
         got, _ = engine(model, els)
-        want = pyntm_loads(topo, demands, els)
-        for key, gbps in want.items():
-            traffic = 0.0 if gbps == "Down" else gbps
-            assert sum(got.get(key, [0.0])) == pytest.approx(traffic, abs=TOL), (els, key)
+        for key, gbps in peer.loads(els).items():
+            assert sum(got.get(key, [0.0])) == pytest.approx(gbps, abs=TOL), (els, key)
+    assert peer.loads() == intact  # the pyNTM model is restored after each scenario
 
 
 # --- routing policy ------------------------------------------------------------------------

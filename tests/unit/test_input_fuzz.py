@@ -100,7 +100,8 @@ INVENTORY_FILES = ("hosts.yaml", "groups.yaml", "defaults.yaml")
 
 # kind -> Counter(tried, rejected, accepted, cli)
 STATS: dict[str, Counter] = {kind: Counter() for kind in SEEDS}
-CLI_BUDGET = {"topology": 8, "playbook": 6, "rules": 6, "schedule": 6, "graphml": 5}
+CLI_BUDGET = {"topology": 8, "playbook": 6, "rules": 6, "schedule": 6, "graphml": 5,
+              "demands": 5}
 CLI_USED: Counter = Counter()
 
 
@@ -346,7 +347,9 @@ def test_inventory(workdir, which, data):
 @given(data=mutated(SEEDS["demands"]))
 def test_demands(workdir, data):
     path = _write(workdir / "demands.yaml", data)
-    run_loader("demands", lambda: load_demands(path, TOPO))
+    accepted = run_loader("demands", lambda: load_demands(path, TOPO))
+    run_cli("demands", ["capacity", "--demands", str(path), "--depth", "0", "--json"], accepted,
+            workdir)
 
 
 @FUZZ
