@@ -75,6 +75,11 @@ class Network:
         self.A = 2 * len(self.links)
         self.out: list[list[tuple[int, int, int]]] = [[] for _ in self.routers]
         self.inn: list[list[tuple[int, int, int]]] = [[] for _ in self.routers]
+        # out-arcs to non-stub routers: a stub w that is not an origin is `CE_COST` or more
+        # from any root (all it sends on costs that), so an arc into it is a next hop only from
+        # a router at CE_COST or more; below that, core arcs and arcs into origins suffice
+        self.core_out: list[list[tuple[int, int, int]]] = [[] for _ in self.routers]
+        self.is_stub = [self.stub(r) for r in self.routers]
         cap: list[float] = []
         self.arc: list[tuple[int, int, int]] = []  # (tail, head, cost) per arc
         self.pos = {lid: i for i, lid in enumerate(self.links)}
@@ -86,12 +91,31 @@ class Network:
                 self.arc.append((u, w, cost))
                 self.out[u].append((arc, w, cost))
                 self.inn[w].append((arc, u, cost))
+                if not self.is_stub[w]:
+                    self.core_out[u].append((arc, w, cost))
             cap += [link.capacity_gbps, link.capacity_gbps]
         self.cap = np.array(cap, dtype=float)
 
     def stub(self, router: str) -> bool:
         """CE routers never offer transit (max-metric router-lsa), as rendered."""
         return self.topo.routers[router].role == "ce"
+
+    def into(self, origins: frozenset[int]) -> dict[int, list[tuple[int, int, int]]]:
+        """u -> its arcs into the stub routers among `origins` (the ones `core_out` lacks)."""
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        for o in origins:
+            if self.is_stub[o]:
+                for arc, u, c in self.inn[o]:
+                    out.setdefault(u, []).append((arc, o, c))
+        return out
+
+    def candidates(self, u: int, du: float, into: dict[int, list[tuple[int, int, int]]]
+                   ) -> list[tuple[int, int, int]]:
+        """The out-arcs of u that can be on a shortest path when u is `du` from the root."""
+        if du >= CE_COST:
+            return self.out[u]
+        extra = into.get(u)
+        return self.core_out[u] + extra if extra else self.core_out[u]
 
     def down(self, els: Iterable[Element]) -> Down:
         out = outage(self.topo, list(els))
@@ -117,9 +141,11 @@ class Network:
         return dist
 
     def repair(self, base: list[float], prior: dict[int, float], origins: frozenset[int],
-               down: Down, new_arcs: Iterable[int], new_dead: Iterable[int]) -> dict[int, float]:
+               down: Down, new_arcs: Iterable[int], new_dead: Iterable[int],
+               into: dict[int, list[tuple[int, int, int]]]) -> dict[int, float]:
         """Distances after `new_arcs`/`new_dead` fail on top of `prior` (an overlay on `base`;
-        `down` holds every failure): only routers that lost all shortest next hops change."""
+        `down` holds every failure): only routers that lost all shortest next hops change.
+        `into`: `self.into(origins)`."""
         def dist(u: int) -> float:
             return prior[u] if u in prior else base[u]
 
@@ -138,7 +164,8 @@ class Network:
             if u in lost or (u in origins and u not in down.dead):
                 continue
             if u not in down.dead and any(arc not in down.arcs and w not in lost
-                                          and du == c + dist(w) for arc, w, c in self.out[u]):
+                                          and du == c + dist(w)
+                                          for arc, w, c in self.candidates(u, du, into)):
                 continue
             lost.add(u)
             for arc, p, c in self.inn[u]:
@@ -151,8 +178,11 @@ class Network:
             out[u] = INF
             if u in down.dead:
                 continue
-            best = min((c + dist(w) for arc, w, c in self.out[u]
+            best = min((c + dist(w) for arc, w, c in self.candidates(u, 0.0, into)
                         if arc not in down.arcs and w not in lost), default=INF)
+            if best >= CE_COST:  # no way below CE_COST: through a stub router, if any
+                best = min((c + dist(w) for arc, w, c in self.out[u]
+                            if arc not in down.arcs and w not in lost), default=INF)
             if best < INF:
                 tent[u] = best
                 heappush(heap, (best, u))
@@ -169,8 +199,9 @@ class Network:
         return out
 
     def flow(self, sources: tuple[int, ...], base: list[float], overlay: dict[int, float],
-             down: Down) -> Flow:
-        """ECMP flow of one unit from the sources (nearest ones share it) to the root."""
+             down: Down, into: dict[int, list[tuple[int, int, int]]]) -> Flow:
+        """ECMP flow of one unit from the sources (nearest ones share it) to the root (`into`:
+        `self.into` of its origins)."""
         def dist(u: int) -> float:
             return overlay[u] if u in overlay else base[u]
 
@@ -187,7 +218,7 @@ class Network:
             du = -neg
             if du == 0.0:
                 continue  # a live origin of the root: delivered
-            nh = [(arc, w) for arc, w, c in self.out[u]
+            nh = [(arc, w) for arc, w, c in self.candidates(u, du, into)
                   if arc not in down.arcs and c + dist(w) == du]
             share = frac[u] / len(nh)
             for arc, w in nh:
@@ -218,14 +249,15 @@ class CapacityModel:
             self.demand_route.append(routes.setdefault((d.src.routers, rid), len(routes)))
         self.origins = [frozenset(net.index[r] for r in key) for key in roots]
         self.base = [net.distances(o) for o in self.origins]
+        self.into = [net.into(o) for o in self.origins]
         self.route_root = [rid for _, rid in routes]
         self.route_src = [tuple(net.index[r] for r in src) for src, _ in routes]
         self.gbps = np.zeros((len(routes), len(CLASSES)))
         for d, r in zip(demands.demands, self.demand_route):
             self.gbps[r, CLASSES.index(d.cls)] += d.gbps
         intact = Down(frozenset(), frozenset(), frozenset())
-        self.flows = [net.flow(self.route_src[r], self.base[self.route_root[r]], {}, intact)
-                      for r in range(len(routes))]
+        self.flows = [net.flow(self.route_src[r], self.base[self.route_root[r]], {}, intact,
+                               self.into[self.route_root[r]]) for r in range(len(routes))]
         self.L0 = self._loads(range(len(routes)), self.flows)
         self.by_key: dict[int, list[int]] = {}
         for r, f in enumerate(self.flows):
@@ -256,11 +288,12 @@ class CapacityModel:
             fresh = root not in state.dist  # distances still intact: apply every failure
             state.dist[root] = self.net.repair(
                 self.base[root], state.dist.get(root, {}), self.origins[root], down,
-                down.arcs if fresh else new.arcs, down.dead if fresh else new.dead)
+                down.arcs if fresh else new.arcs, down.dead if fresh else new.dead,
+                self.into[root])
         for r in routes:
             root = self.route_root[r]
             state.flows[r] = self.net.flow(self.route_src[r], self.base[root],
-                                           state.dist[root], down)
+                                           state.dist[root], down, self.into[root])
         return state
 
     def single(self, els: tuple[Element, ...]) -> State:
