@@ -21,6 +21,7 @@ from controller.lab.faults import lab_cut, lab_restore
 from controller.model.layers import outage, resolve_element
 from controller.services.monitor.history import ADJACENCY
 from controller.services.uptime import uptime_report
+from controller.errors import StoreError
 from controller.store import Store
 
 pytestmark = pytest.mark.integration
@@ -51,9 +52,17 @@ def test_takeover_mid_cycle_records_a_cut_in_the_window_once(lab_exclusive, tmp_
                                       if e - TTL > after), None),
                         5 * INTERVAL, step=0.002, what="a lease renewal")
 
+    def cycles_recorded() -> bool:
+        try:
+            return q("SELECT COUNT(*) FROM samples")[0][0] >= 2 * len(routers)
+        except StoreError:  # the monitors have not created the tables yet
+            return False
+
+    # an agent away from the cut: it stops answering for a moment, in the killed cycle
+    far = sorted(r for r in routers if r not in {r for r, _ in ends})[0]
+    frozen = lab.state.routers[far].pids["snmpd"]
     try:
-        wait_for(lambda: q("SELECT COUNT(*) FROM samples")[0][0] >= 2 * len(routers),
-                 60, what="the leader's samples")
+        wait_for(cycles_recorded, 60, what="the leader's samples")
         holder, token = q("SELECT holder, token FROM monitor_lease")[0]
         leader = next(p for p in procs if holder.endswith(f":{p.pid}"))
         standby = next(p for p in procs if p is not leader)
@@ -64,12 +73,17 @@ def test_takeover_mid_cycle_records_a_cut_in_the_window_once(lab_exclusive, tmp_
         done = [ts + d - since for ts, d in q(
             "SELECT ts, duration FROM samples WHERE ts >= ? AND ts < ?", (since, cycle_at))]
         assert len(done) == len(routers), done
-        # kill when about half the routers have answered, in the next cycle
+        # a cycle is over in milliseconds: one agent that does not answer (SIGSTOP) holds the
+        # next one open for the poll timeout, after the other routers have answered
+        wait_for(lambda: q("SELECT COUNT(*) FROM samples WHERE ts >= ?", (cycle_at,))[0][0]
+                 == len(routers), 2 * INTERVAL, step=0.002, what="the cycle's samples")
+        os.kill(frozen, signal.SIGSTOP)
         cycle_at = renewal(cycle_at)
-        time.sleep(max(0.0, cycle_at + median(done) - time.time()))
+        time.sleep(max(0.0, cycle_at + max(done) + 0.1 - time.time()))
         killed = time.time()
         os.kill(leader.pid, signal.SIGKILL)
         leader.wait()
+        os.kill(frozen, signal.SIGCONT)
         cut_at = time.time()
         lab_cut(SPAN, "light", lab.name)
         cut_done = time.time()
@@ -102,13 +116,15 @@ def test_takeover_mid_cycle_records_a_cut_in_the_window_once(lab_exclusive, tmp_
         until = renewal(renewal(time.time()))
         assert standby.poll() is None
     finally:
+        os.kill(frozen, signal.SIGCONT)
         for p in procs:
             if p.poll() is None:
                 p.terminate()
                 p.wait(10)
 
-    print(f"kill -9 {(killed - cycle_at) * 1000:.0f} ms into a cycle (its polls end at "
-          f"{median(done) * 1000:.0f}-{max(done) * 1000:.0f} ms); cut {cut_done - killed:.2f} s "
+    print(f"kill -9 {(killed - cycle_at) * 1000:.0f} ms into a cycle held open by {far}'s "
+          f"agent (polls end {median(done) * 1000:.0f}-{max(done) * 1000:.0f} ms into a "
+          f"cycle); cut {cut_done - killed:.2f} s "
           f"later, before the takeover; lease taken {took:.2f} s after the kill, first poll "
           f"{first - killed:.2f} s; cut -> recorded {seen_down:.2f} s, restore -> recorded "
           f"{seen_up:.2f} s")
