@@ -1,8 +1,9 @@
 """Active/standby on the live lab: two real `ngk monitor --ha` processes on one private PostgreSQL
-cluster poll every lab router. kill -9 the leader half-way through a poll cycle, then cut a span
-before the standby has taken over: the standby takes over and polls within two intervals, records
-the cut once (one link_down per end, with its fencing token), `ngk uptime` sees no gap longer
-than the takeover, and the restore is recorded once too. docs/store.md "Active/standby monitors"."""
+cluster poll every lab router. kill -9 the leader in the middle of a poll cycle (held open by one
+agent that does not answer for a moment), then cut a span before the standby has taken over: the
+standby takes over and polls within two intervals, records the cut once (one link_down per end, with
+its fencing token), `ngk uptime` sees no gap longer than the takeover, and the restore is recorded
+once too. docs/store.md "Active/standby monitors"."""
 from __future__ import annotations
 
 import os
@@ -30,8 +31,7 @@ TTL = 1.5 * INTERVAL  # the lease time of `ngk monitor --ha`
 DETECT_S = 15.0
 
 
-def test_takeover_mid_cycle_records_a_cut_in_the_window_once(lab_exclusive, tmp_path,
-                                                              postgres) -> None:
+def test_takeover_mid_cycle_records_a_cut_in_the_window_once(lab_exclusive, postgres) -> None:
     lab = lab_exclusive
     routers = set(lab.topo.routers)
     links = sorted(outage(lab.topo, [resolve_element(lab.topo, SPAN)]).links)
@@ -128,7 +128,7 @@ def test_takeover_mid_cycle_records_a_cut_in_the_window_once(lab_exclusive, tmp_
           f"later, before the takeover; lease taken {took:.2f} s after the kill, first poll "
           f"{first - killed:.2f} s; cut -> recorded {seen_down:.2f} s, restore -> recorded "
           f"{seen_up:.2f} s")
-    assert first - killed <= 2 * INTERVAL, (took, first - killed)
+    assert killed < first <= killed + 2 * INTERVAL, (took, first - killed)  # the standby waited
 
     for state in ("down", "up"):  # once per end, by the new leader, with its token
         rows = [(r, i, t) for r, i, t in changes(state) if not i.startswith(ADJACENCY)]
