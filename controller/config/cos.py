@@ -67,7 +67,7 @@ def tc_batch(dev: str, rate_kbit: int, cos: ClassOfService = COS) -> list[str]:
     ceil = the share if strict else the link) and a u32 DSCP match per code point; anything
     unmatched (other code points, ARP) is best-effort."""
     best = next(c for c in cos.classes if c.remainder)
-    out = [f"qdisc replace dev {dev} root handle 1: htb default {0x10 + best.queue:x}",
+    out = [f"qdisc add dev {dev} root handle 1: htb default {0x10 + best.queue:x}",
            f"class add dev {dev} parent 1: classid 1:1 htb rate {rate_kbit}kbit "
            f"ceil {rate_kbit}kbit quantum {HTB_QUANTUM}"]
     for prio, tc in enumerate(cos.classes):

@@ -29,7 +29,7 @@ def test_policy_covers_the_demand_classes_and_shares_the_link():
 
 def test_tc_batch_is_htb_with_a_dscp_match_per_code_point():
     lines = tc_batch("eth1", 20_000)
-    assert lines[0] == "qdisc replace dev eth1 root handle 1: htb default 10"
+    assert lines[0] == "qdisc add dev eth1 root handle 1: htb default 10"
     assert "classid 1:1 htb rate 20000kbit ceil 20000kbit" in lines[1]
     cls = {m[1]: m for m in (re.search(r"classid (\S+) htb rate (\d+)kbit ceil (\d+)kbit "
                                        r"prio (\d)", x) for x in lines[2:]) if m}
