@@ -1,6 +1,6 @@
 """Split a router config into features and diff intended vs running per feature.
 
-Features: interfaces, igp, bfd, management, security, other. A line's feature comes from the
+Features: interfaces, igp, bfd, qos, management, security, other. A line's feature comes from the
 block it sits in (`interface X`, `router ospf`, `bfd`, …) and its own keyword, so a diff line can
 be reported as "router r1, feature bfd, interface eth2, line 14".
 """
@@ -9,16 +9,19 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-FEATURES = ("interfaces", "igp", "bfd", "management", "security", "other")
+FEATURES = ("interfaces", "igp", "bfd", "qos", "management", "security", "other")
 
 _BLOCK_FEATURE = {"router ospf": "igp", "router isis": "igp", "router bgp": "igp", "bfd": "bfd",
-                  "line vty": "security", "agentx": "management"}
+                  "line vty": "security", "agentx": "management", "class-of-service": "qos"}
 _TOP_FEATURE = {"hostname": "management", "log": "management", "banner": "management",
                 "service": "management", "ntp": "management", "snmp": "security",
                 "snmp-server": "security", "ip ssh": "security", "username": "security",
                 "password": "security", "enable": "security", "access-list": "security",
                 "ip prefix-list": "igp", "route-map": "igp", "ip route": "igp", "frr": "other",
-                "end": "other"}
+                "end": "other", "qos": "qos"}
+# class of service inside an interface block (eos: trust, tx-queue sub-mode and its lines)
+_INTERFACE_QOS = ("qos ", "tx-queue ", "shape rate ", "bandwidth percent ", "priority ",
+                  "no priority")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ def _feature(block: str | None, text: str) -> str:
             return "bfd"
         if stripped.startswith(("ip ospf", "ipv6 ospf", "isis", "ip router")):
             return "igp"
+        if stripped.startswith(_INTERFACE_QOS):
+            return "qos"
         return "interfaces"
     else:
         for prefix, feature in _BLOCK_FEATURE.items():

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from controller.config import management
+from controller.config.cos import COS
 from controller.data import resource
 from controller.errors import Diagnostic, InputError, UnknownName
 from controller.model.topology import IpLink, Topology
@@ -180,6 +181,7 @@ def context(topo: Topology, router_id: str, *, routing: bool = True, drained: bo
         "drained": drained,
         "stub": router.stub,  # max-metric router-lsa always: members never carry transit
         "policy": asdict(policy),
+        "cos": COS,  # class of service (controller/config/cos.py)
         "platform": _platform(router.platform),
     }
     extra = PLATFORMS[router.platform].get("context")

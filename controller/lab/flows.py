@@ -34,29 +34,33 @@ SNDBUF = 1 << 20  # a late wake-up's burst fits
 
 @dataclass(frozen=True)
 class Flow:
-    """One flow: source netns and loopback address, destination netns and address, Mbit/s."""
+    """One flow: source netns and loopback address, destination netns and address, Mbit/s,
+    and the DSCP its packets carry (0: best-effort; controller/config/cos.py)."""
 
     src_netns: str
     src: str
     dst_netns: str
     dst: str
     mbps: float
+    dscp: int = 0
 
     def arg(self) -> str:
-        return f"{self.src_netns},{self.src},{self.dst_netns},{self.dst},{self.mbps}"
+        return f"{self.src_netns},{self.src},{self.dst_netns},{self.dst},{self.mbps},{self.dscp}"
 
     @classmethod
     def parse(cls, text: str) -> Flow:
-        a, b, c, d, mbps = text.split(",")
-        return cls(a, b, c, d, float(mbps))
+        a, b, c, d, mbps, *dscp = text.split(",")
+        return cls(a, b, c, d, float(mbps), int(dscp[0]) if dscp else 0)
 
 
 def send(flows: list[Flow], duration: float, out: Path) -> None:
     """Send every flow at its rate for `duration` seconds (or until SIGTERM), then write `out`."""
-    sinks = {(f.dst_netns, f.dst): _socket_in(f.dst_netns, f.dst, PORT) for f in flows}
+    sinks = {(ns, dst): _socket_in(ns, dst, PORT) for ns, dst in {(f.dst_netns, f.dst)
+                                                                  for f in flows}}
     socks = [_socket_in(f.src_netns, f.src, 0) for f in flows]
-    for sock in socks:
+    for f, sock in zip(flows, socks):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, f.dscp << 2)
     stop: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     payload = bytes(PAYLOAD)
@@ -112,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m controller.lab.flows",
                                 description="Paced UDP flows between lab router loopbacks.")
     p.add_argument("--flow", action="append", required=True, type=Flow.parse,
-                   help="SRC_NETNS,SRC_ADDR,DST_NETNS,DST_ADDR,MBPS")
+                   help="SRC_NETNS,SRC_ADDR,DST_NETNS,DST_ADDR,MBPS[,DSCP]")
     p.add_argument("--duration", type=float, required=True, help="Seconds (the bound).")
     p.add_argument("--out", type=Path, required=True, help="JSON written on exit.")
     args = p.parse_args(argv)

@@ -97,7 +97,8 @@ def test_every_link_interface_has_cost_bfd_timers(topo, router):
         assert end.address.network == net
         if platform == "junos":
             port = f"ge-0/0/{n - 1}"
-            (body,) = _junos_blocks(text, port)
+            body, cos = _junos_blocks(text, port)  # interfaces, class-of-service interfaces
+            assert cos.splitlines()[0] == "scheduler-map ngk-core;"
             assert f"address {end.address};" in body.splitlines()
             assert f'description "{link.id} to {far.router} ' in body
             assert f"(model {end.interface})" in body

@@ -1,0 +1,89 @@
+"""The class-of-service policy: one per network, rendered for junos, eos and the Linux lab.
+
+Each traffic class of the demands model (`controller.model.demands.CLASSES`) gets a DSCP code
+point, an output queue and a share of every link: `priority` is strict priority but shaped to
+`PRIORITY_SHARE` (so it cannot starve the others), `clinical` is guaranteed its share, `best-effort`
+gets the remainder (and any capacity the others leave unused). Routing protocol traffic (OSPF,
+BFD: CS6/CS7) has a queue of its own so a congested link keeps its adjacencies (docs/qos.md).
+Junos and EOS render it from their templates; `tc_batch` renders the Linux (HTB) equivalent
+that the lab applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.model.demands import PRIORITY_SHARE
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficClass:
+    name: str  # a demands class, or "network-control"
+    dscp: tuple[int, ...]  # code points classified into it
+    dscp_names: tuple[str, ...]  # their RFC 2474/2597/3246 names (Junos aliases)
+    queue: int  # output queue (Junos queue-num, EOS traffic-class = tx-queue)
+    percent: int  # share of the link: the shaped rate if strict, else the guaranteed rate
+    strict: bool = False  # strict priority, shaped to `percent`
+    remainder: bool = False  # guaranteed whatever the others leave (Junos `remainder`)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassOfService:
+    """The classes in service order: the first is served first (strict), the last gets the
+    remainder."""
+
+    classes: tuple[TrafficClass, ...]
+    classifier: str = "ngk-dscp"
+    scheduler_map: str = "ngk-core"
+
+    def __post_init__(self) -> None:
+        if sum(c.percent for c in self.classes) != 100:
+            raise ValueError("class shares must add up to 100 %")
+        if len({c.queue for c in self.classes}) != len(self.classes):
+            raise ValueError("each class needs its own queue")
+
+    def by_name(self, name: str) -> TrafficClass:
+        return next(c for c in self.classes if c.name == name)
+
+
+_PRIORITY = round(100 * PRIORITY_SHARE)
+COS = ClassOfService((
+    TrafficClass("priority", (46,), ("ef",), 5, _PRIORITY, strict=True),
+    TrafficClass("network-control", (48, 56), ("cs6", "cs7"), 3, 5),
+    TrafficClass("clinical", (34,), ("af41",), 4, 50),
+    TrafficClass("best-effort", (0,), ("be",), 0, 100 - _PRIORITY - 5 - 50, remainder=True),
+))
+
+HTB_QUANTUM = 1514  # bytes a class sends per round: one full Ethernet frame
+PRIORITY_QUEUE_PACKETS = 64  # a short queue: the shaped class waits little or is dropped
+
+
+def _classid(tc: TrafficClass) -> str:
+    return f"1:{0x10 + tc.queue:x}"
+
+
+def tc_batch(dev: str, rate_kbit: int, cos: ClassOfService = COS) -> list[str]:
+    """`tc -batch` lines giving `dev` the policy at `rate_kbit`: an HTB root shaped to the link
+    rate, a class per traffic class (HTB prio in the policy's order, strict first; rate = its share,
+    ceil = the share if strict else the link) and a u32 DSCP match per code point; anything
+    unmatched (other code points, ARP) is best-effort."""
+    best = next(c for c in cos.classes if c.remainder)
+    out = [f"qdisc add dev {dev} root handle 1: htb default {0x10 + best.queue:x}",
+           f"class add dev {dev} parent 1: classid 1:1 htb rate {rate_kbit}kbit "
+           f"ceil {rate_kbit}kbit quantum {HTB_QUANTUM}"]
+    for prio, tc in enumerate(cos.classes):
+        rate = rate_kbit * tc.percent // 100
+        ceil = rate if tc.strict else rate_kbit
+        out.append(f"class add dev {dev} parent 1:1 classid {_classid(tc)} htb rate {rate}kbit "
+                   f"ceil {ceil}kbit prio {prio} quantum {HTB_QUANTUM}")
+        if tc.strict:
+            out.append(f"qdisc add dev {dev} parent {_classid(tc)} "
+                       f"pfifo limit {PRIORITY_QUEUE_PACKETS}")
+        for dscp in tc.dscp if not tc.remainder else ():
+            out.append(f"filter add dev {dev} parent 1: protocol ip prio 1 u32 "
+                       f"match ip dsfield 0x{dscp << 2:02x} 0xfc flowid {_classid(tc)}")
+    return out
+
+
+def classid(name: str, cos: ClassOfService = COS) -> str:
+    """The HTB class id `tc_batch` gives a traffic class (as `tc -s class show` prints it)."""
+    return _classid(cos.by_name(name))
