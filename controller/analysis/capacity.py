@@ -27,9 +27,8 @@ from scipy import sparse
 from controller.analysis.failures import DEFAULT_KINDS, elements
 from controller.model.demands import CLASSES, Demands
 from controller.model.layers import Element, outage
-from controller.model.topology import Topology
+from controller.model.topology import STUB_COST, Topology
 
-CE_COST = 65535  # FRR's cost of every link of a max-metric (stub) router: OSPF_OUTPUT_COST_INFINITE
 INF = float("inf")
 EPS = 1e-9  # Gbps below this are rounding noise
 OVER = 1 + 1e-9  # utilisation above this is over 100 % (or over the priority share)
@@ -75,11 +74,11 @@ class Network:
         self.A = 2 * len(self.links)
         self.out: list[list[tuple[int, int, int]]] = [[] for _ in self.routers]
         self.inn: list[list[tuple[int, int, int]]] = [[] for _ in self.routers]
-        # out-arcs to non-stub routers: a stub w that is not an origin is `CE_COST` or more
+        # out-arcs to non-stub routers: a stub w that is not an origin is `STUB_COST` or more
         # from any root (all it sends on costs that), so an arc into it is a next hop only from
-        # a router at CE_COST or more; below that, core arcs and arcs into origins suffice
+        # a router at STUB_COST or more; below that, core arcs and arcs into origins suffice
         self.core_out: list[list[tuple[int, int, int]]] = [[] for _ in self.routers]
-        self.is_stub = [self.stub(r) for r in self.routers]
+        self.is_stub = [topo.routers[r].stub for r in self.routers]
         cap: list[float] = []
         self.arc: list[tuple[int, int, int]] = []  # (tail, head, cost) per arc
         self.pos = {lid: i for i, lid in enumerate(self.links)}
@@ -87,7 +86,7 @@ class Network:
             link = topo.links[lid]
             a, b = self.index[link.a.router], self.index[link.b.router]
             for arc, (u, w) in ((2 * i, (a, b)), (2 * i + 1, (b, a))):
-                cost = CE_COST if self.stub(self.routers[u]) else link.metric
+                cost = STUB_COST if self.is_stub[u] else link.metric
                 self.arc.append((u, w, cost))
                 self.out[u].append((arc, w, cost))
                 self.inn[w].append((arc, u, cost))
@@ -95,10 +94,6 @@ class Network:
                     self.core_out[u].append((arc, w, cost))
             cap += [link.capacity_gbps, link.capacity_gbps]
         self.cap = np.array(cap, dtype=float)
-
-    def stub(self, router: str) -> bool:
-        """CE routers never offer transit (max-metric router-lsa), as rendered."""
-        return self.topo.routers[router].role == "ce"
 
     def into(self, origins: frozenset[int]) -> dict[int, list[tuple[int, int, int]]]:
         """u -> its arcs into the stub routers among `origins` (the ones `core_out` lacks)."""
@@ -112,7 +107,7 @@ class Network:
     def candidates(self, u: int, du: float, into: dict[int, list[tuple[int, int, int]]]
                    ) -> list[tuple[int, int, int]]:
         """The out-arcs of u that can be on a shortest path when u is `du` from the root."""
-        if du >= CE_COST:
+        if du >= STUB_COST:
             return self.out[u]
         extra = into.get(u)
         return self.core_out[u] + extra if extra else self.core_out[u]
@@ -180,7 +175,7 @@ class Network:
                 continue
             best = min((c + dist(w) for arc, w, c in self.candidates(u, 0.0, into)
                         if arc not in down.arcs and w not in lost), default=INF)
-            if best >= CE_COST:  # no way below CE_COST: through a stub router, if any
+            if best >= STUB_COST:  # no way below STUB_COST: through a stub router, if any
                 best = min((c + dist(w) for arc, w, c in self.out[u]
                             if arc not in down.arcs and w not in lost), default=INF)
             if best < INF:

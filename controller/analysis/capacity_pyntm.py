@@ -2,7 +2,7 @@
 tests/unit/test_capacity.py and the baseline of benchmarks/bench_capacity.py.
 
 pyNTM routes node to node, so only router-to-router demands translate; its per-interface costs
-carry ngk's routing policy (a CE router's links cost `CE_COST` outwards). pyNTM is a test
+carry ngk's routing policy (a CE router's links cost `STUB_COST` outwards). pyNTM is a test
 dependency (scripts/bootstrap --test), imported here only when a model is built.
 """
 from __future__ import annotations
@@ -11,10 +11,9 @@ import io
 from contextlib import redirect_stdout
 from typing import Any, Iterable
 
-from controller.analysis.capacity import CE_COST
 from controller.model.demands import Demands
 from controller.model.layers import Element, outage
-from controller.model.topology import Topology
+from controller.model.topology import STUB_COST, Topology
 
 
 class PyntmModel:
@@ -31,7 +30,7 @@ class PyntmModel:
             for near, far in ((link.a, link.b), (link.b, link.a)):
                 rows.append({"name": near.interface, "node": near.router,
                              "remote_node": far.router, "capacity": link.capacity_gbps,
-                             "cost": CE_COST if topo.routers[near.router].role == "ce"
+                             "cost": STUB_COST if topo.routers[near.router].stub
                              else link.metric, "circuit_id": i + 1, "failed": False})
         model.add_network_interfaces_from_list(rows)
         # the demands at once (add_demand validates the whole model per demand: quadratic)

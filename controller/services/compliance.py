@@ -22,7 +22,7 @@ from controller.config.rules import SEVERITIES, Rule, Violation, check
 from controller.model.topology import Topology
 from controller.redact import redact
 from controller.services import deploy as deploy_service
-from controller.southbound.nornir_run import run_each
+from controller.southbound.nornir_run import read_each
 from controller.store import Store
 
 Progress = Callable[[str, str], None]  # (router, message)
@@ -192,12 +192,7 @@ def collect(nr: Any, routers: list[str]) -> tuple[dict[str, str], dict[str, str]
         dev = task.host.get_connection("napalm", task.nornir.config)
         return dev.get_config(retrieve="running")["running"]
 
-    missing = {r: "not in the inventory" for r in routers if r not in nr.inventory.hosts}
-    try:
-        configs, errors = run_each(nr, [r for r in routers if r not in missing], running)
-    finally:
-        nr.close_connections(on_failed=True)
-    return configs, errors | missing
+    return read_each(nr, routers, running)
 
 
 def record(store: Store, report: ComplianceReport) -> bool:

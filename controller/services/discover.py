@@ -257,15 +257,9 @@ def _read(task: Any) -> Seen:
 
 def collect(nr: Any, routers: Iterable[str]) -> tuple[dict[str, Seen], dict[str, str]]:
     """Seen per router read through Nornir/NAPALM, and why each other router was not read."""
-    from controller.southbound.nornir_run import run_each
+    from controller.southbound.nornir_run import read_each
 
-    routers = list(routers)
-    missing = {r: "not in the inventory" for r in routers if r not in nr.inventory.hosts}
-    try:
-        seen, errors = run_each(nr, [r for r in routers if r not in missing], _read)
-    finally:
-        nr.close_connections(on_failed=True)
-    return seen, errors | missing
+    return read_each(nr, routers, _read)
 
 
 def discover(topo: Topology, nr: Any) -> DiscoverReport:

@@ -24,3 +24,16 @@ def run_each(nr: Nornir, names: Iterable[str], fn: Callable[..., Any],
         else:
             ok[host] = multi[0].result
     return ok, errors
+
+
+def read_each(nr: Nornir, names: Iterable[str], fn: Callable[..., Any]
+              ) -> tuple[dict[str, Any], dict[str, str]]:
+    """`run_each` for a read from named routers: one not in the inventory is an error ("not in
+    the inventory"), and the connections are closed afterwards, whatever happened."""
+    names = list(names)
+    missing = {n: "not in the inventory" for n in names if n not in nr.inventory.hosts}
+    try:
+        ok, errors = run_each(nr, [n for n in names if n not in missing], fn)
+    finally:
+        nr.close_connections(on_failed=True)
+    return ok, errors | missing

@@ -34,6 +34,14 @@ def wait(check, seconds: float = 20.0, step: float = 0.02):
     raise AssertionError(f"timed out: {check}")
 
 
+def stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM the monitors still running and wait for each (the tests' one way to end them)."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            p.wait(10)
+
+
 def test_standby_takes_over_and_a_partition_loses_nothing(tmp_path, postgres):
     agent = Agent(tmp_path / "agent", free_port()).start()
     url = postgres.database()
@@ -81,10 +89,7 @@ def test_standby_takes_over_and_a_partition_loses_nothing(tmp_path, postgres):
         assert store.query("SELECT holder, token FROM monitor_lease")[0][1] == token + 1
         assert standby.poll() is None
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait(10)
+        stop(procs)
         agent.stop()
     errors = standby.stderr.read().decode()
     assert "Traceback" not in errors, errors

@@ -15,6 +15,7 @@ from itertools import pairwise
 from statistics import median
 
 import pytest
+from test_monitor_ha import stop
 from test_monitor_lab import SPAN, endpoints, inventory
 
 from conftest import wait_for
@@ -117,10 +118,7 @@ def test_takeover_mid_cycle_records_a_cut_in_the_window_once(lab_exclusive, post
         assert standby.poll() is None
     finally:
         os.kill(frozen, signal.SIGCONT)
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait(10)
+        stop(procs)
 
     print(f"kill -9 {(killed - cycle_at) * 1000:.0f} ms into a cycle held open by {far}'s "
           f"agent (polls end {median(done) * 1000:.0f}-{max(done) * 1000:.0f} ms into a "

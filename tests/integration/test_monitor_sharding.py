@@ -19,7 +19,7 @@ from collections import defaultdict
 from itertools import pairwise
 
 import pytest
-from test_monitor_ha import wait
+from test_monitor_ha import stop, wait
 from test_monitor_snmpd import Agent, free_port, host, write_inventory
 
 from controller.services.sharding import assign
@@ -152,10 +152,7 @@ def test_three_shards_split_300_devices_and_cover_a_killed_one(tmp_path, postgre
                            "interface HAVING COUNT(*) > 1") == []
         assert store.query("SELECT kind, COUNT(*) FROM events GROUP BY kind") == []
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait(10)
+        stop(procs)
         agent.stop()
     for p in procs[1:]:
         errors = p.stderr.read().decode()

@@ -9,7 +9,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from controller.analysis.capacity import CE_COST, CapacityModel, analyse
+from controller.analysis.capacity import CapacityModel, analyse
+from controller.model.topology import STUB_COST as CE_COST
 from controller.analysis.capacity_pyntm import PyntmModel  # pyNTM: scripts/bootstrap --test
 from controller.analysis.failures import elements
 from controller.model.demands import CLASSES, Demand, Demands, endpoint, gravity

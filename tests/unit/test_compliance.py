@@ -23,6 +23,7 @@ from controller.redact import redact
 from controller.services import compliance as service
 from controller.services import deploy as deploy_service
 from controller.services import reports
+from controller.southbound import nornir_run
 from controller.services.verify import VerifyResult
 from controller.store import Store
 
@@ -267,7 +268,7 @@ def fleet(monkeypatch: pytest.MonkeyPatch):
     devices["osl-cr1"].running = mutate("osl-cr1", "add-static-default")[0]
     devices["ham-pe1"].running = mutate("ham-pe1", "drop-bfd")[0]
     devices["tos-cr1"].reachable = False
-    for module in (service, deploy_service):
+    for module in (nornir_run, deploy_service):  # compliance reads through nornir_run.read_each
         monkeypatch.setattr(module, "run_each", fake_run_each)
     monkeypatch.setattr(deploy_service, "verify", lambda *a, **k: VerifyResult(True))
     return SimpleNamespace(devices=devices, inventory=SimpleNamespace(hosts=devices),
