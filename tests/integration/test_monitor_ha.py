@@ -14,6 +14,8 @@ from itertools import pairwise
 import pytest
 from test_monitor_snmpd import Agent, free_port, host, write_inventory
 
+from conftest import wait_for
+
 from controller.errors import StoreError
 from controller.store import Store
 
@@ -22,16 +24,14 @@ INTERVAL = 0.5
 
 
 def wait(check, seconds: float = 20.0, step: float = 0.02):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
+    """`wait_for` on a store query, a store that is down meanwhile counting as not yet."""
+    def quiet():
         try:
-            got = check()
+            return check()
         except StoreError:
-            got = None
-        if got:
-            return got
-        time.sleep(step)
-    raise AssertionError(f"timed out: {check}")
+            return None
+
+    return wait_for(quiet, seconds, step=step, what=getattr(check, "__name__", "the store"))
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
