@@ -6,8 +6,8 @@ same whatever is upgraded. Each link's conditions (in every scenario and both di
 <= threshold x capacity, priority load <= share x capacity) involve its own capacity only, and
 the cost is a sum over links: the cheapest plan is every link's fewest sufficient steps, chosen
 independently. That optimum is exact, without a solver (an integer program over the same
-conditions has the same optimum); a solver is needed only for choices that couple links, such
-as IGP metric changes, which this plan does not propose.
+conditions has the same optimum). IGP metric changes couple the links and are searched apart
+(capacity_metrics.py).
 """
 from __future__ import annotations
 

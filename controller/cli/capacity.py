@@ -81,7 +81,7 @@ GUARANTEE = ("Guarantee: after these upgrades, in the intact network and under e
              "failure of the kinds analysed, every link carries at most the threshold of its "
              "capacity and the priority class at most its share; no cheaper set of the given "
              "steps does (routing does not depend on capacity, so each link is sized on its own: "
-             "docs/capacity.md). No IGP metric changes are proposed.")
+             "docs/capacity.md).")
 
 
 def _inputs(topo_path: Path | None, demands_file: Path | None, kinds: str) -> tuple[Any, ...]:
@@ -103,6 +103,31 @@ def render_plan(data: dict[str, Any], wide: bool = False) -> None:
                   f"{_pct(summ['max_utilisation_before'])} % -> "
                   f"{_pct(summ['max_utilisation_after'])} % over {summ['scenarios']} "
                   f"scenarios.\n{GUARANTEE}", markup=False)
+    if data.get("metrics"):
+        _metrics_section(data["metrics"])
+
+
+STOPPED = {"local-minimum": "a local minimum", "max-changes": "--max-changes",
+           "max-evaluations": "--max-evaluations"}
+
+
+def _metrics_section(m: dict[str, Any]) -> None:
+    changes = ", ".join(f"{c['id']} {c['metric']} -> {c['new_metric']}" for c in m["changes"])
+    after = (f"; worst utilisation then {_pct(m['max_utilisation_after'])} %"
+             if m["max_utilisation_after"] is not None else "")
+    if m["status"] == "not-needed":
+        line = "IGP metrics: the current metrics already meet the limits."
+    elif m["status"] == "found":
+        line = f"IGP metrics instead of hardware: {changes}{after}."
+    elif m["status"] == "impossible":
+        scenario = _failure(m["impossible_failure"]).replace("\n", " + ")
+        line = (f"IGP metrics cannot replace hardware: in the scenario {scenario} no routing "
+                "at all keeps every link within the limits.")
+    else:
+        closest = f" (closest: {changes}{after})" if changes else ""
+        line = (f"IGP metrics: no change found that meets the limits in {m['evaluations']} "
+                f"evaluations, stopped at {STOPPED[m['stopped']]}{closest}.")
+    console.print(f"{line}\n{m['guarantee']}", markup=False)
 
 
 def _plan_table(data: dict[str, Any], wide: bool) -> None:
@@ -172,12 +197,21 @@ def register(app: typer.Typer) -> None:
         steps_file: Optional[Path] = typer.Option(
             None, "--steps", help="Upgrade steps and costs per link (docs/capacity.md); "
                                   "default: one more circuit of the link's capacity, cost 1."),
+        metrics: bool = typer.Option(
+            True, "--metrics/--no-metrics",
+            help="Also search IGP metric changes that meet the same limits without hardware."),
+        max_changes: int = typer.Option(3, "--max-changes", min=1,
+                                        help="Metric search: at most this many links changed."),
+        max_evaluations: int = typer.Option(
+            400, "--max-evaluations", min=1,
+            help="Metric search: at most this many analyses of candidate metrics."),
         wide: bool = WideOption,
         as_json: bool = JsonOption,
         topo_path: Path = TopologyOption,
     ) -> None:
         """The cheapest capacity upgrades so that no single failure loads a link over
-        --threshold and the priority class stays within its share (exact; exit 0, 2 bad
+        --threshold and the priority class stays within its share (exact), and IGP metric
+        changes that do the same without hardware where the search finds them (exit 0, 2 bad
         input)."""
         from controller.analysis.capacity_plan import Step, load_steps, plan
         topo, demands, chosen = _inputs(topo_path, demands_file, kinds)
@@ -185,4 +219,10 @@ def register(app: typer.Typer) -> None:
         data = plan(topo, demands, threshold, chosen, default, steps)
         data["demands_source"] = demands.source
         data["guarantee"] = GUARANTEE
+        if metrics:
+            from controller.analysis.capacity_metrics import metric_plan
+            with err_console.status("searching IGP metric changes") as status:
+                data["metrics"] = metric_plan(
+                    topo, demands, threshold, chosen, max_changes, max_evaluations,
+                    lambda msg: status.update(f"searching IGP metric changes: {msg}"))
         emit(data, as_json, lambda d: render_plan(d, wide))

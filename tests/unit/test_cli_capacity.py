@@ -219,3 +219,54 @@ def test_bad_steps_file_is_reported_with_its_line(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert f"{steps}:3: error: links.zz: unknown link 'zz'" in res.stderr
     assert f"{steps}:4: error: links.ab.cost: must be a number > 0, got -1" in res.stderr
+
+
+METRICS_FIELDS = {"status", "guarantee", "changes", "max_utilisation_after", "evaluations",
+                  "stopped", "impossible_failure"}
+SQUARE = ["-t", str(DATA / "square.yaml"), "-d", str(DATA / "square-demands.yaml"),
+          "--kinds", "link"]
+
+
+def test_plan_metrics_replace_four_circuits() -> None:
+    """The square (tests/unit/test_capacity_metrics.py): a-d at metric 20 instead of four
+    circuits."""
+    data = plan_json(*SQUARE)
+    assert data["summary"]["links_upgraded"] == 4
+    metrics = data["metrics"]
+    assert set(metrics) == METRICS_FIELDS and metrics["status"] == "found"
+    assert metrics["changes"] == [{"id": "ad", "metric": 30, "new_metric": 20}]
+    table = CliRunner().invoke(app, ["capacity", "plan", *SQUARE]).output
+    assert "IGP metrics instead of hardware: ad 30 -> 20; worst utilisation then 45.0 %" in table
+    assert "metrics" not in plan_json(*SQUARE, "--no-metrics")
+
+
+@pytest.mark.parametrize("topo, demands", [
+    (DATA / "square.yaml", DATA / "square-demands.yaml"),
+    (ROOT / "topology" / "ngk.yaml", DATA / "reference-core-demands.yaml")])
+def test_plan_metrics_hold_when_applied(tmp_path: Path, topo: Path, demands: Path) -> None:
+    """The topology with the plan's metrics passes `ngk capacity --threshold 0.8` (every single
+    failure of the kinds), and the topology as it is does not."""
+    kinds = ["--kinds", "link,span,srlg,site"]
+    metrics = plan_json("-t", str(topo), "-d", str(demands), *kinds)["metrics"]
+    assert metrics["status"] == "found" and metrics["changes"]
+    doc = yaml.safe_load(topo.read_text())
+    new = {c["id"]: c["new_metric"] for c in metrics["changes"]}
+    for link in doc["links"]:
+        if link["id"] in new:
+            link["metric"] = new[link["id"]]
+    path = tmp_path / "with-metrics.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    check = ["-d", str(demands), *kinds, "--threshold", "0.8"]
+    assert run("-t", str(topo), *check).exit_code == 1
+    code, after = as_json("-t", str(path), *check)
+    assert code == 0
+    assert after["summary"]["max_utilisation"] == pytest.approx(metrics["max_utilisation_after"])
+
+
+def test_plan_metrics_impossible_names_the_scenario() -> None:
+    data = plan_json(*TRIANGLE)
+    assert data["metrics"]["status"] == "impossible"
+    assert data["metrics"]["impossible_failure"] == [{"kind": "link", "id": "ab"}]
+    table = CliRunner().invoke(app, ["capacity", "plan", *TRIANGLE]).output
+    assert "in the scenario link:ab no routing at all keeps every link within the limits" in \
+        " ".join(table.split())
