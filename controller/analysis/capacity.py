@@ -273,6 +273,11 @@ class CapacityModel:
             out[c] = np.bincount(arcs, fr * g[:, c], minlength=self.net.A)
         return out
 
+    def ends_live(self, r: int, dead: frozenset[int]) -> bool:
+        """Whether route r's source and destination both keep a live router."""
+        return (any(s not in dead for s in self.route_src[r])
+                and any(o not in dead for o in self.origins[self.route_root[r]]))
+
     def affected(self, keys: Iterable[int]) -> set[int]:
         return {r for k in keys for r in self.by_key.get(k, ())}
 
@@ -313,15 +318,20 @@ class _Tracker:
         self.who: list[tuple[int, ...]] = [()] * m.net.A
         self.cls = m.L0.copy()
         self.route_who: dict[int, tuple[int, ...]] = {}
+        self.route_cut: dict[int, tuple[int, ...]] = {}  # cut off with both ends live
+        self.cut = 0.0  # the most traffic so cut off in one scenario
         self.over0 = set(np.flatnonzero(self.worst > m.net.cap * OVER).tolist())
         self.prio0 = set(np.flatnonzero(m.L0[PRIO] > m.net.cap * m.share * OVER).tolist())
         self.unrouted0 = self.unrouted = float(m.gbps[~m.routed0].sum())
         self.scenarios, self.congested, self.prio = 1, int(bool(self.over0)), int(bool(self.prio0))
 
     def record(self, label: tuple[int, ...], base: np.ndarray, delta: np.ndarray,
-               over: set[int], prio: set[int], unrouted: float, lost: Iterable[int]) -> None:
+               over: set[int], prio: set[int], unrouted: float, lost: Iterable[int],
+               cut: list[int]) -> None:
         """A scenario whose loads are `base` + `delta` (classes x arcs); `over`/`prio`: arcs
-        over the limits in `base`."""
+        over the limits in `base`; `lost`: routes it newly leaves unrouted; `cut`: every route
+        routed intact that it leaves unrouted while both of the route's ends have a live
+        router."""
         m = self.model
         t = np.flatnonzero(np.any(delta != 0.0, axis=0))
         new = base[:, t] + delta[:, t]
@@ -339,13 +349,18 @@ class _Tracker:
         self.unrouted = max(self.unrouted, unrouted)
         for r in lost:
             self.route_who.setdefault(r, label)
+        for r in cut:
+            self.route_cut.setdefault(r, label)
+        self.cut = max(self.cut, float(m.gbps[cut].sum()))
 
 
-def _state_figures(m: CapacityModel, state: State) -> tuple[np.ndarray, float, list[int]]:
+def _state_figures(m: CapacityModel, state: State
+                   ) -> tuple[np.ndarray, float, list[int], list[int]]:
+    """A single failure's load change, unrouted Gbps, lost routes and cut-off routes."""
     delta = m.delta(state, state.flows, {})
     lost = [r for r, f in state.flows.items() if m.routed0[r] and not f.routed]
     unrouted = float(m.gbps[~m.routed0].sum() + m.gbps[lost].sum())
-    return delta, unrouted, lost
+    return delta, unrouted, lost, [r for r in lost if m.ends_live(r, state.down.dead)]
 
 
 def _limits(m: CapacityModel, loads: np.ndarray) -> tuple[set[int], set[int]]:
@@ -366,16 +381,18 @@ def analyse(topo: Topology, demands: Demands, depth: int = 1,
     singles: list[State] = []
     deltas: list[sparse.csr_matrix] = []
     unrouted: list[float] = []
+    cut_off: list[float] = []
     for i, el in enumerate(els):
         state = m.single((el,))
-        delta, un, lost = _state_figures(m, state)
-        tr.record((i,), m.L0, delta, tr.over0, tr.prio0, un, lost)
+        delta, un, lost, cut = _state_figures(m, state)
+        tr.record((i,), m.L0, delta, tr.over0, tr.prio0, un, lost, cut)
         if depth == 2:
             singles.append(state)
             deltas.append(sparse.csr_matrix(delta))
             unrouted.append(un)
+            cut_off.append(float(m.gbps[cut].sum()))
     if depth == 2:
-        _pairs(m, tr, singles, deltas, unrouted)
+        _pairs(m, tr, singles, deltas, unrouted, cut_off)
     return _report(m, tr, els, kinds, depth)
 
 
@@ -402,9 +419,10 @@ def _dependent(singles: list[State]) -> set[tuple[int, int]]:
 
 
 def _pairs(m: CapacityModel, tr: _Tracker, singles: list[State],
-           deltas: list[sparse.csr_matrix], unrouted: list[float]) -> None:
+           deltas: list[sparse.csr_matrix], unrouted: list[float], cut_off: list[float]) -> None:
     """Every pair: dependent ones evaluated on top of the first failure's state, the rest
-    aggregated from the singles (loads add up)."""
+    aggregated from the singles (loads and lost routes add up: a failure that kills a route's
+    end is one that affects the route)."""
     n, C, A = len(singles), len(CLASSES), m.net.A
     dep = _dependent(singles)
     partners: dict[int, list[int]] = {}
@@ -435,7 +453,8 @@ def _pairs(m: CapacityModel, tr: _Tracker, singles: list[State],
                                            frozenset()), routes)
             lost = [r for r in routes if m.routed0[r] and not state.flows[r].routed]
             un = unrouted[i] + float(m.gbps[[r for r in lost if r not in was]].sum())
-            tr.record((i, j), base, m.delta(state, routes, si.flows), over, prio, un, lost)
+            cut = [r for r in was.union(lost) if m.ends_live(r, down.dead)]
+            tr.record((i, j), base, m.delta(state, routes, si.flows), over, prio, un, lost, cut)
             for k, (x, room) in enumerate(rows):
                 additive[k] += bool(np.any(x[i] + x[j] > room))
     tr.scenarios += n * (n - 1) // 2 - len(dep)
@@ -457,6 +476,9 @@ def _pairs(m: CapacityModel, tr: _Tracker, singles: list[State],
         best = _best_pair(extra, 0, n, keys)
         if best:
             tr.unrouted = max(tr.unrouted, tr.unrouted0 + best[0])
+        best = _best_pair(sparse.csc_matrix(np.array(cut_off)[:, None]), 0, n, keys)
+        if best:
+            tr.cut = max(tr.cut, best[0])
 
 
 def _at_risk(mat: sparse.csc_matrix, room: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -536,14 +558,15 @@ def _report(m: CapacityModel, tr: _Tracker, els: list[Element], kinds: tuple[str
         lost = not m.routed0[r] or r in tr.route_who
         demands.append({"src": str(d.src), "dst": str(d.dst), "class": d.cls, "gbps": _r(d.gbps),
                         "routed_gbps": 0.0 if lost else _r(d.gbps),
-                        "worst_failure": failure(tr.route_who.get(r, ()))})
+                        "worst_failure": failure(tr.route_who.get(r, ())),
+                        "cut_off_failure": failure(tr.route_cut.get(r, ()))})
     util = tr.worst / net.cap
     return {"depth": depth, "kinds": list(kinds), "priority_share": m.share,
             "links": links, "demands": demands,
             "summary": {"max_utilisation": _r(float(util.max()) if len(util) else 0.0),
                         "scenarios": tr.scenarios, "congested_scenarios": tr.congested,
                         "priority_at_risk_scenarios": tr.prio,
-                        "unrouted_gbps": _r(tr.unrouted)}}
+                        "unrouted_gbps": _r(tr.unrouted), "cut_off_gbps": _r(tr.cut)}}
 
 
 def _r(x: float) -> float:

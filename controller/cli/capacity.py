@@ -48,6 +48,7 @@ def render(data: dict[str, Any], threshold: float, top: int = 20, wide: bool = F
             lk["by_class"]["best-effort"]] for lk in shown], wide)
     summ = data["summary"]
     lost = [d for d in data["demands"] if d["routed_gbps"] < d["gbps"]]
+    cut = [d for d in data["demands"] if d["cut_off_failure"]]
     counts = [
         ("scenarios (intact included)", summ["scenarios"]),
         ("congested scenarios (a link over 100 %)", summ["congested_scenarios"]),
@@ -58,6 +59,8 @@ def render(data: dict[str, Any], threshold: float, top: int = 20, wide: bool = F
         ("demands unrouted in some scenario (their own site failing included)",
          f"{len(lost)} of {len(data['demands'])}"),
         ("worst unrouted traffic (Gbps)", summ["unrouted_gbps"]),
+        ("demands cut off while both their ends are up", f"{len(cut)} of {len(data['demands'])}"),
+        ("worst cut-off traffic (Gbps)", summ["cut_off_gbps"]),
         ("worst utilisation (%)", _pct(summ["max_utilisation"])),
     ]
     table("Counts", ["", Col("value", right=True)], counts)

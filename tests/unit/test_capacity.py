@@ -15,7 +15,7 @@ from controller.analysis.capacity_pyntm import PyntmModel  # pyNTM: scripts/boot
 from controller.analysis.failures import elements
 from controller.model.demands import CLASSES, Demand, Demands, endpoint, gravity
 from controller.model.importer import import_graphml, write_topology_yaml
-from controller.model.layers import FAILURE_KINDS, outage
+from controller.model.layers import FAILURE_KINDS, Element, outage
 from controller.model.load import load_topology
 from controller.model.topology import Topology
 
@@ -198,10 +198,18 @@ def brute_report(topo: Topology, demands: Demands, depth: int, kinds) -> dict:
     worst = {k: 0.0 for k in cap}
     cls = {k: [0.0] * len(CLASSES) for k in cap}
     routed = [True] * len(demands.demands)
+    intact = brute(topo, demands, ())[1]
+    cut = [False] * len(demands.demands)  # routed intact, lost in a scenario with both ends up
     congested = prio = 0
-    unrouted = 0.0
+    unrouted = cut_off = 0.0
     for sc in scenarios:
         loads, ok = brute(topo, demands, sc)
+        dead = outage(topo, list(sc)).routers
+        now = [i0 and not o and any(r not in dead for r in d.src.routers)
+               and any(r not in dead for r in d.dst.routers)
+               for d, o, i0 in zip(demands.demands, ok, intact)]
+        cut = [a or b for a, b in zip(cut, now)]
+        cut_off = max(cut_off, sum(d.gbps for d, c in zip(demands.demands, now) if c))
         over = at_risk = False
         for k, v in loads.items():
             worst[k] = max(worst[k], sum(v))
@@ -213,7 +221,7 @@ def brute_report(topo: Topology, demands: Demands, depth: int, kinds) -> dict:
         routed = [a and b for a, b in zip(routed, ok)]
         unrouted = max(unrouted, sum(d.gbps for d, o in zip(demands.demands, ok) if not o))
     return {"worst": worst, "cls": cls, "routed": routed, "congested": congested, "prio": prio,
-            "unrouted": unrouted, "scenarios": len(scenarios)}
+            "unrouted": unrouted, "scenarios": len(scenarios), "cut": cut, "cut_off": cut_off}
 
 
 def check_report(topo: Topology, demands: Demands, depth: int, kinds) -> None:
@@ -237,8 +245,16 @@ def check_report(topo: Topology, demands: Demands, depth: int, kinds) -> None:
         loads, _ = brute(topo, demands, els)
         assert max(sum(loads.get(e, [0.0])) for e in ends) == \
             pytest.approx(link["worst_utilisation"] * link["capacity_gbps"], abs=TOL)
-    for d, ok in zip(got["demands"], want["routed"]):
+    assert summary["cut_off_gbps"] == pytest.approx(want["cut_off"], abs=TOL)
+    for i, (d, ok, cut) in enumerate(zip(got["demands"], want["routed"], want["cut"])):
         assert d["routed_gbps"] == pytest.approx(d["gbps"] if ok else 0.0)
+        assert bool(d["cut_off_failure"]) == cut
+        if cut:  # the scenario named cuts it off with both of its ends up
+            els = [Element(f["kind"], f["id"]) for f in d["cut_off_failure"]]
+            dead = outage(topo, els).routers
+            assert not brute(topo, demands, els)[1][i]
+            ends = demands.demands[i]
+            assert set(ends.src.routers) - dead and set(ends.dst.routers) - dead
     assert summary["max_utilisation"] == pytest.approx(
         max(want["worst"][k] / cap for k, cap in
             {(lk.id, r): lk.capacity_gbps for lk in topo.links.values()

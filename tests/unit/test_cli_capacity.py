@@ -20,9 +20,10 @@ TRIANGLE = ["-t", str(DATA / "triangle.yaml"), "-d", str(DATA / "triangle-demand
             "--kinds", "link"]
 LINK_FIELDS = {"id", "capacity_gbps", "load_gbps", "utilisation", "worst_utilisation",
                "worst_failure", "by_class"}
-DEMAND_FIELDS = {"src", "dst", "class", "gbps", "routed_gbps", "worst_failure"}
+DEMAND_FIELDS = {"src", "dst", "class", "gbps", "routed_gbps", "worst_failure",
+                 "cut_off_failure"}
 SUMMARY_FIELDS = {"max_utilisation", "scenarios", "congested_scenarios",
-                  "priority_at_risk_scenarios", "unrouted_gbps"}
+                  "priority_at_risk_scenarios", "unrouted_gbps", "cut_off_gbps"}
 
 
 def run(*args: str):
@@ -65,7 +66,7 @@ def test_triangle_loads_match_the_hand_computation() -> None:
         assert lk["by_class"] == pytest.approx(by_class)
     assert data["summary"] == pytest.approx({
         "max_utilisation": 1.2, "scenarios": 4, "congested_scenarios": 1,
-        "priority_at_risk_scenarios": 1, "unrouted_gbps": 0.0})
+        "priority_at_risk_scenarios": 1, "unrouted_gbps": 0.0, "cut_off_gbps": 0.0})
     assert [(d["src"], d["dst"], d["class"], d["gbps"], d["routed_gbps"], d["worst_failure"])
             for d in data["demands"]] == [
         ("router:a", "router:c", "clinical", 4.0, 4.0, []),
@@ -110,6 +111,13 @@ def test_reference_with_the_gravity_model() -> None:
         assert lk["utilisation"] == pytest.approx(lk["load_gbps"] / lk["capacity_gbps"])
     assert data["summary"]["max_utilisation"] == pytest.approx(
         max(lk["worst_utilisation"] for lk in data["links"]))
+    # every member loses its traffic when its own site fails, but only some are cut off while
+    # up: Haukeland's two links share a duct (an SRLG), AMK has one link; Ahus has two apart
+    cut = {d["src"]: d["cut_off_failure"] for d in data["demands"]}
+    assert cut["site:hauk"] == [{"kind": "srlg", "id": "duct-haukeland-campus"}]
+    assert cut["site:amk-bod"] == [{"kind": "span", "id": "amk-bod"}]
+    assert cut["site:ahus"] == []
+    assert all(d["routed_gbps"] == 0.0 for d in data["demands"])
     text = run("--top", "5").stdout
     assert "gravity model" in text
     assert "the 5 most loaded of 25 links" in " ".join(text.split())
