@@ -137,7 +137,7 @@ def _check_eos(text: str, cos: ClassOfService) -> None:
 def test_eos_qos_lines_are_eos_commands_in_running_config_form(topo, monkeypatch):  # noqa: F811
     for router in ("trd-cr1", "amk-ce1"):
         _check_eos(render.render_config(topo, router), COS)
-    # another policy: more traffic classes differ from EOS's defaults, one is shared by two DSCPs
+    # another policy: EF and AF41 in queues that are not EOS's defaults for them need lines
     moved = ClassOfService(tuple(dataclasses.replace(c, queue={5: 6, 4: 2}.get(c.queue, c.queue))
                                  for c in COS.classes))
     monkeypatch.setattr(render, "COS", moved)
