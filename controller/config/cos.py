@@ -44,6 +44,30 @@ class ClassOfService:
     def by_name(self, name: str) -> TrafficClass:
         return next(c for c in self.classes if c.name == name)
 
+    def queue_of(self) -> dict[int, int]:
+        """Every DSCP code point (0-63) -> its queue: a class's own code points to its queue,
+        all others (unclassified) to the remainder class's."""
+        best = next(c for c in self.classes if c.remainder)
+        own = {d: c.queue for c in self.classes if not c.remainder for d in c.dscp}
+        return {d: own.get(d, best.queue) for d in range(64)}
+
+    def eos_dscp_maps(self) -> list[tuple[int, tuple[int, ...]]]:
+        """(traffic class, code points) for each `qos map dscp D.. to traffic-class T` line EOS
+        needs (traffic class = queue), as its running config prints them: the entries that differ
+        from `eos_default_tc`, one line per traffic class, code points ascending."""
+        lines: dict[int, list[int]] = {}
+        for dscp, queue in self.queue_of().items():
+            if queue != eos_default_tc(dscp):
+                lines.setdefault(queue, []).append(dscp)
+        return sorted((tc, tuple(dscps)) for tc, dscps in lines.items())
+
+
+def eos_default_tc(dscp: int) -> int:
+    """EOS's default DSCP -> traffic class: by blocks of eight (the class selector), with 0-7
+    (best effort) above 8-15 (CS1, background), as in 802.1Q's default CoS order (docs/qos.md)."""
+    block = dscp // 8
+    return {0: 1, 1: 0}.get(block, block)
+
 
 _PRIORITY = round(100 * PRIORITY_SHARE)
 COS = ClassOfService((
