@@ -28,6 +28,8 @@ from scipy.optimize import linprog
 
 from controller.analysis.capacity import OVER, PRIO, CapacityModel, Down, analyse
 from controller.analysis.failures import elements
+from controller.analysis.reroute import budget, dc_router_pairs
+from controller.analysis.router_paths import RouterGraph
 from controller.model.demands import Demands
 from controller.model.layers import Element
 from controller.model.topology import STUB_COST, Topology
@@ -40,9 +42,9 @@ GUARANTEE = {
     "not-needed": "Exact: the current metrics meet both limits in every scenario analysed.",
     "found": "Exact check: with these metrics, re-analysed intact and under every single "
              "failure of the kinds analysed, every link stays within the threshold and the "
-             "priority class within its share; no change in the list is spare. Found by a "
-             "local search: fewer changes may exist. Check paths and latency budgets "
-             "(ngk paths) before applying.",
+             "priority class within its share, and no datacentre pair's intact path breaks a "
+             "latency budget it met before; no change in the list is spare. Found by a local "
+             "search: fewer changes may exist.",
     "impossible": "Proof: in this scenario a linear program over every possible routing "
                   "(any split, any paths) is infeasible, so no IGP metrics meet the limits.",
     "not-found": "Not proven either way: the local search found no metrics that meet the "
@@ -89,6 +91,26 @@ def candidate_metrics(topo: Topology, lid: str) -> list[int]:
             continue
         values |= {alt - 1, alt, alt + 1}
     return sorted(v for v in values if 1 <= v <= MAX_METRIC and v != link.metric)
+
+
+def dc_latency(topo: Topology, metrics: dict[str, int]
+               ) -> dict[tuple[str, str], tuple[float, float]]:
+    """(latency, budget) in ms of every pair of datacentre routers that a service's latency
+    budget covers, intact, with `metrics` overriding link metrics; the latency is the slowest
+    of the pair's ECMP paths."""
+    g = RouterGraph(topo, None, "igp", metrics)
+    out = {}
+    for a, b, ra, rb in dc_router_pairs(topo):
+        limit = budget(topo, a, b)
+        paths = g.paths(ra, rb) if limit is not None else []
+        if paths and limit is not None:
+            out[(ra, rb)] = (max(g.path_dict(p)["latency_ms"] for p in paths), limit)
+    return out
+
+
+def latency_breaks(topo: Topology, metrics: dict[str, int]) -> set[tuple[str, str]]:
+    """The datacentre router pairs whose intact path is over their budget."""
+    return {pair for pair, (ms, limit) in dc_latency(topo, metrics).items() if ms > limit + EPS}
 
 
 # --- the lower bound: can any routing meet the limits? --------------------------------------
@@ -199,7 +221,8 @@ def metric_plan(topo: Topology, demands: Demands, threshold: float, kinds: Itera
     """The `metrics` part of the plan's JSON (docs/capacity.md). Each evaluation is one
     `ngk capacity` analysis (intact and every single failure) with candidate metrics."""
     kinds = tuple(kinds)
-    evaluations = 0
+    evaluations = rejected = 0
+    breaks = latency_breaks(topo, {})
 
     def evaluate(changes: dict[str, int]) -> tuple[float, dict[str, Any]]:
         nonlocal evaluations
@@ -210,12 +233,19 @@ def metric_plan(topo: Topology, demands: Demands, threshold: float, kinds: Itera
     def result(status: str, changes: dict[str, int], data: dict[str, Any] | None,
                witness: list[Element] | None = None, stopped: str | None = None
                ) -> dict[str, Any]:
+        before, after = dc_latency(topo, {}), dc_latency(topo, changes)
         return {"status": status, "guarantee": GUARANTEE[status],
                 "changes": [{"id": lid, "metric": topo.links[lid].metric, "new_metric": v}
                             for lid, v in sorted(changes.items())
                             if v != topo.links[lid].metric],
                 "max_utilisation_after": data["summary"]["max_utilisation"] if data else None,
-                "evaluations": evaluations, "stopped": stopped,
+                "evaluations": evaluations, "rejected_for_latency": rejected,
+                "stopped": stopped,
+                "latency": [{"src_router": ra, "dst_router": rb, "before_ms": ms,
+                             "after_ms": after[ra, rb][0] if (ra, rb) in after else None,
+                             "budget_ms": limit}
+                            for (ra, rb), (ms, limit) in sorted(before.items())
+                            if after.get((ra, rb)) != (ms, limit)],
                 "impossible_failure": ([el.as_dict() for el in witness]
                                        if witness is not None else None)}
 
@@ -235,6 +265,9 @@ def metric_plan(topo: Topology, demands: Demands, threshold: float, kinds: Itera
         moves = [(lid, v) for lid in links if lid in changes or len(changes) < max_changes
                  for v in candidate_metrics(current, lid)]
         for lid, value in moves[:max_evaluations - evaluations]:
+            if latency_breaks(topo, {**changes, lid: value}) - breaks:
+                rejected += 1
+                continue
             score, d = evaluate({**changes, lid: value})
             key = (score, d["summary"]["max_utilisation"], abs(value - topo.links[lid].metric))
             if step is None or key < step[0]:
@@ -254,6 +287,8 @@ def metric_plan(topo: Topology, demands: Demands, threshold: float, kinds: Itera
         return result("not-found", changes, data, stopped=stopped)
     for lid in sorted(changes):  # undo every change the answer does not need
         rest = {k: v for k, v in changes.items() if k != lid}
+        if latency_breaks(topo, rest) - breaks:
+            continue
         score, d = evaluate(rest)
         if score <= EPS:
             changes, data = rest, d

@@ -122,6 +122,9 @@ def _metrics_section(m: dict[str, Any]) -> None:
         line = "IGP metrics: the current metrics already meet the limits."
     elif m["status"] == "found":
         line = f"IGP metrics instead of hardware: {changes}{after}."
+        line += "".join(f"\n  datacentre path {p['src_router']}-{p['dst_router']}: "
+                        f"{p['before_ms']} -> {p['after_ms']} ms (budget {p['budget_ms']} ms)"
+                        for p in m["latency"])
     elif m["status"] == "impossible":
         scenario = _failure(m["impossible_failure"]).replace("\n", " + ")
         line = (f"IGP metrics cannot replace hardware: in the scenario {scenario} no routing "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+import yaml
 from test_capacity import brute_report, random_topology
 
 from controller.analysis.capacity import CapacityModel
@@ -153,3 +154,34 @@ def test_linear_program_agrees_with_max_flow(tmp_path: Path, seed: int, cls: str
             assert routable(m, down, 0.7) == fits, els
             verdicts.append(fits)
     assert len(verdicts) > 5
+
+
+@pytest.mark.parametrize("budget_ms, status", [(50.0, "found"), (5.0, "not-found")])
+def test_metrics_never_break_a_latency_budget(tmp_path: Path, budget_ms: float,
+                                              status: str) -> None:
+    """The square with a and d as datacentres and the direct a-d link 2,000 km long (10.05 ms;
+    the two-hop paths 1.1 ms): a-d at metric 20 puts the a-d pair on it too. Under a 50 ms
+    budget the plan is found and reports the pair's slower path; under 5 ms that move, and
+    any other that breaks the budget, is rejected and nothing is found."""
+    doc = yaml.safe_load((DATA / "square.yaml").read_text())
+    for site in doc["sites"]:
+        if site["id"] in ("sa", "sd"):
+            site["kind"] = "datacentre"
+    for link in doc["links"]:
+        if link["id"] == "ad":
+            link["km"] = 2000
+    doc["services"] = [{"id": "records", "datacentres": ["sa", "sd"],
+                        "latency_budget_ms": budget_ms}]
+    path = tmp_path / "square-dc.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    topo = load_topology(path)
+    demands = load_demands(DATA / "square-demands.yaml", topo)
+    got = metric_plan(topo, demands, 0.8, ["link"])
+    assert got["status"] == status
+    if status == "found":
+        assert got["changes"] == [{"id": "ad", "metric": 30, "new_metric": 20}]
+        assert got["latency"] == [{"src_router": "a", "dst_router": "d", "before_ms": 1.1,
+                                   "after_ms": 10.05, "budget_ms": 50.0}]
+    else:
+        assert got["rejected_for_latency"] > 0
+        assert all(p["after_ms"] <= 5.0 for p in got["latency"])  # the closest changes too

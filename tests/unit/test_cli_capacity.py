@@ -230,7 +230,7 @@ def test_bad_steps_file_is_reported_with_its_line(tmp_path: Path) -> None:
 
 
 METRICS_FIELDS = {"status", "guarantee", "changes", "max_utilisation_after", "evaluations",
-                  "stopped", "impossible_failure"}
+                  "latency", "stopped", "impossible_failure", "rejected_for_latency"}
 SQUARE = ["-t", str(DATA / "square.yaml"), "-d", str(DATA / "square-demands.yaml"),
           "--kinds", "link"]
 
