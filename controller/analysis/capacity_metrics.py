@@ -9,11 +9,11 @@ the metrics are searched, and each answer says what is proved:
   The changes come from a greedy local search (one link at a time, the move that most reduces the
   total excess over the limits, ties kept by ECMP-creating values), after which every change that
   can be undone is: no change in the answer is spare, but fewer changes elsewhere may exist.
-- `impossible`: in some scenario no routing at all meets the limits: a multicommodity-flow
-  linear program (every demand may split over any paths, to any of its destination's live
-  routers; solved by HiGHS through `scipy.optimize.linprog`) is infeasible. OSPF routing is one
-  such routing, so no metrics exist; only hardware helps.
-- `not-found`: neither; the search stopped at a local minimum or at `max_changes`.
+  Moves that put a datacentre pair over a latency budget it met are rejected.
+- `impossible`: in some scenario no routing at all meets the limits (capacity_bound.py). OSPF
+  routing is one such routing, so no metrics exist; only hardware helps.
+- `not-found`: neither; the search stopped at a local minimum, `max_changes` or
+  `max_evaluations`.
 - `not-needed`: the current metrics already meet both limits.
 """
 from __future__ import annotations
@@ -22,12 +22,9 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 import networkx as nx
-import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
-from controller.analysis.capacity import OVER, PRIO, CapacityModel, Down, analyse
-from controller.analysis.failures import elements
+from controller.analysis.capacity import analyse
+from controller.analysis.capacity_bound import unroutable_scenario
 from controller.analysis.reroute import budget, dc_router_pairs
 from controller.analysis.router_paths import RouterGraph
 from controller.model.demands import Demands
@@ -36,7 +33,6 @@ from controller.model.topology import STUB_COST, Topology
 
 EPS = 1e-9
 MAX_METRIC = STUB_COST - 1  # a core link stays cheaper than any stub router's links
-LP_SCENARIOS = 20  # the most overloaded scenarios given to the linear program
 Progress = Callable[[str], None]
 GUARANTEE = {
     "not-needed": "Exact: the current metrics meet both limits in every scenario analysed.",
@@ -113,108 +109,6 @@ def latency_breaks(topo: Topology, metrics: dict[str, int]) -> set[tuple[str, st
     return {pair for pair, (ms, limit) in dc_latency(topo, metrics).items() if ms > limit + EPS}
 
 
-# --- the lower bound: can any routing meet the limits? --------------------------------------
-def _overloaded(m: CapacityModel, loads: np.ndarray, threshold: float) -> float:
-    """How much a scenario's loads exceed the limits (0: within them)."""
-    cap = m.net.cap
-    return float(np.maximum(loads.sum(0) / cap - threshold * OVER, 0).sum()
-                 + np.maximum(loads[PRIO] / cap - m.share * OVER, 0).sum())
-
-
-def routable(m: CapacityModel, down: Down, threshold: float) -> bool:
-    """Whether some routing (any split over any paths, to any live router of each destination)
-    carries every demand that still has a path within the limits in scenario `down`."""
-    net = m.net
-    live = [a for a in range(net.A) if a not in down.arcs
-            and net.arc[a][0] not in down.dead and net.arc[a][1] not in down.dead]
-    g = nx.DiGraph((net.arc[a][0], net.arc[a][1]) for a in live)
-    n = len(net.routers)
-    reach: dict[int, set[int]] = {}  # root -> the routers with a path to one of its live routers
-    # commodities: (destination root, priority or not) -> {source router set: Gbps}
-    commodities: dict[tuple[int, bool], dict[tuple[int, ...], float]] = {}
-    for r, src in enumerate(m.route_src):
-        dst = [o for o in m.origins[m.route_root[r]] if o not in down.dead]
-        srcs = tuple(s for s in src if s not in down.dead)
-        root = m.route_root[r]
-        if root not in reach:
-            reach[root] = set(dst).union(*(nx.ancestors(g, o) for o in dst if o in g))
-        if not any(s in reach[root] for s in srcs):
-            continue  # unrouted whatever the routing
-        for prio, gbps in ((True, m.gbps[r, PRIO]), (False, m.gbps[r].sum() - m.gbps[r, PRIO])):
-            if gbps > EPS:
-                sources = commodities.setdefault((root, prio), {})
-                sources[srcs] = sources.get(srcs, 0.0) + float(gbps)
-    if not commodities:
-        return True
-    eq_rows: list[int] = []
-    eq_cols: list[int] = []
-    eq_vals: list[float] = []
-    rhs: list[float] = []
-    ub_rows: list[int] = []
-    ub_cols: list[int] = []
-    col = 0
-    rows = n  # per commodity: n conservation rows, then one supply row per source set
-    base_row = 0
-    for (root, prio), sources in commodities.items():
-        for a in live:  # real arcs: out of tail (-1), into head (+1), on the arc's limits
-            u, w, _ = net.arc[a]
-            eq_rows += [base_row + u, base_row + w]
-            eq_cols += [col, col]
-            eq_vals += [-1.0, 1.0]
-            ub_rows.append(a)
-            ub_cols.append(col)
-            if prio:
-                ub_rows.append(net.A + a)
-                ub_cols.append(col)
-            col += 1
-        for o in m.origins[root]:  # sink arcs out of each live destination router
-            if o not in down.dead:
-                eq_rows.append(base_row + o)
-                eq_cols.append(col)
-                eq_vals.append(-1.0)
-                col += 1
-        rhs += [0.0] * n
-        for j, (srcs, gbps) in enumerate(sources.items()):
-            for s in srcs:  # virtual arcs from the source set into each of its routers
-                eq_rows += [base_row + s, base_row + n + j]
-                eq_cols += [col, col]
-                eq_vals += [1.0, 1.0]
-                col += 1
-            rhs.append(gbps)
-        base_row += rows + len(sources)
-    a_eq = sparse.csr_matrix((eq_vals, (eq_rows, eq_cols)), shape=(base_row, col))
-    a_ub = sparse.csr_matrix((np.ones(len(ub_rows)), (ub_rows, ub_cols)), shape=(2 * net.A, col))
-    b_ub = np.concatenate([net.cap * threshold, net.cap * m.share])
-    res = linprog(np.zeros(col), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.array(rhs),
-                  bounds=(0, None), method="highs")
-    return bool(res.status == 0)
-
-
-def unroutable_scenario(topo: Topology, demands: Demands, threshold: float,
-                        kinds: Iterable[str]) -> list[Element] | None:
-    """A scenario (its failed elements; [] intact) in which no routing meets the limits, among
-    the LP_SCENARIOS most overloaded ones under the current metrics; None if none is found.
-    A scenario no routing can serve is overloaded under every metrics, so only overloaded
-    ones are tried."""
-    m = CapacityModel(topo, demands)
-    intact = m.net.down([])
-    tried: list[tuple[float, int, list[Element], Down]] = []
-    over0 = _overloaded(m, m.L0, threshold)
-    if over0 > 0:
-        tried.append((over0, 0, [], intact))
-    for i, el in enumerate(elements(topo, kinds), 1):
-        state = m.single((el,))
-        over = _overloaded(m, m.L0 + m.delta(state, state.flows, {}), threshold)
-        if over > 0:
-            tried.append((over, i, [el], state.down))
-    tried.sort(key=lambda t: (-t[0], t[1]))
-    for _, _, els, down in tried[:LP_SCENARIOS]:
-        if not routable(m, down, threshold):
-            return els
-    return None
-
-
-# --- the search -------------------------------------------------------------------------------
 def metric_plan(topo: Topology, demands: Demands, threshold: float, kinds: Iterable[str],
                 max_changes: int = 3, max_evaluations: int = 400,
                 progress: Progress = lambda _m: None) -> dict[str, Any]:

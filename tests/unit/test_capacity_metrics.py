@@ -12,7 +12,8 @@ import yaml
 from test_capacity import brute_report, random_topology
 
 from controller.analysis.capacity import CapacityModel
-from controller.analysis.capacity_metrics import metric_plan, routable, with_metrics
+from controller.analysis.capacity_bound import routable
+from controller.analysis.capacity_metrics import metric_plan, with_metrics
 from controller.analysis.capacity_plan import plan
 from controller.analysis.failures import elements
 from controller.model.demands import CLASSES, Demand, Demands, endpoint, load_demands
