@@ -163,11 +163,13 @@ def wait_until(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcom
                    else "not converged before the timeout", {"converged": result["converged"]})
 
 
-@action("assert", required=("condition",), optional=("failure",))
+@action("assert", required=("condition",),
+        optional=("failure", "threshold", "depth", "demands"))
 def assert_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outcome:
     """What-if check on the model: with `failure` (elements) applied, `condition` must hold.
 
-    Conditions: no-datacentre-pair-lost, no-member-isolated, services-connected.
+    Conditions: no-datacentre-pair-lost, no-member-isolated, services-connected, and
+    capacity-within (`threshold`, `depth`, `demands`: see _capacity_over).
     """
     failure = args.get("failure") or []
     failure = [failure] if isinstance(failure, str) else list(failure)
@@ -180,11 +182,45 @@ def assert_step(ctx: Context, targets: list[str], args: dict[str, Any]) -> Outco
         bad = scenario["members_without_datacentre"]
     elif condition == "services-connected":
         bad = _services_broken(ctx, elements)
+    elif condition == "capacity-within":
+        bad = _capacity_over(ctx, elements, args)
     else:
         return Outcome(False, f"unknown condition {condition!r}")
     what = f"with {', '.join(failure)} failed" if failure else "in the intact network"
     return Outcome(not bad, f"{condition} {what}: " + ("holds" if not bad else f"violated: {bad}"),
                    {"scenario": scenario})
+
+
+def _capacity_over(ctx: Context, elements: list, args: dict[str, Any]) -> list[str]:
+    """Links loaded over `threshold` (default 1.0) of their capacity, or carrying priority
+    traffic over its share, with `elements` out (e.g. drained for maintenance) and, at `depth` 1
+    (default 0), under every single further failure (span, srlg, site) too; the demands of the
+    `demands` file, else the gravity model (docs/capacity.md)."""
+    from dataclasses import replace
+
+    from controller.analysis.capacity import analyse
+    from controller.errors import InputError
+    from controller.model.demands import gravity, load_demands
+    try:
+        threshold, depth = float(args.get("threshold", 1.0)), int(args.get("depth", 0))
+    except (TypeError, ValueError):
+        raise InputError("capacity-within: threshold must be a number and depth 0 or 1, got "
+                         f"{args.get('threshold')!r} and {args.get('depth')!r}") from None
+    if not 0 < threshold or depth not in (0, 1):
+        raise InputError(f"capacity-within: threshold must be > 0 and depth 0 or 1, got "
+                         f"{threshold:g} and {depth}")
+    topo = ctx.topology
+    demands = load_demands(args["demands"], topo) if args.get("demands") else gravity(topo)
+    down = outage(topo, elements)
+    rest = replace(topo, links={k: v for k, v in topo.links.items() if k not in down.links})
+    data = analyse(rest, demands, depth)
+    share = data["priority_share"]
+    return [f"{lk['id']} at {lk['worst_utilisation']:.0%}"
+            + "".join(f" with {f['kind']}:{f['id']}" for f in lk["worst_failure"])
+            for lk in data["links"] if lk["worst_utilisation"] > threshold + 1e-9] + \
+        [f"{lk['id']}: priority {lk['by_class']['priority']:g} Gbps over its share"
+         for lk in data["links"] if lk["by_class"]["priority"] > share * lk["capacity_gbps"]
+         * (1 + 1e-9)]
 
 
 def _services_broken(ctx: Context, elements: list) -> list[str]:

@@ -118,8 +118,8 @@ def test_targets_and_variables(tmp_path):
     assert select_targets(TOPO, {"kind": ["member"]}, limit=["unn-ce1", "osl-cr1"]) == ["unn-ce1"]
     assert select_targets(TOPO, {"group": ["region_north"], "role": ["pe"]}) == ["bod-pe1"]
     pb = load_playbook(PLAYBOOKS[[p.stem for p in PLAYBOOKS].index("drain-site")], {"site": "brg"})
-    assert pb.steps[1].targets == {"site": ["brg"]}
-    assert pb.steps[0].args["failure"] == ["site:brg"]
+    assert pb.steps[2].targets == {"site": ["brg"]}
+    assert pb.steps[0].args["failure"] == pb.steps[1].args["failure"] == ["site:brg"]
 
 
 def test_what_if_asserts_on_the_reference(tmp_path):
@@ -177,5 +177,24 @@ def test_a_variable_naming_nothing_fails_validation_not_the_run():
     with pytest.raises(InputError) as exc:
         load_playbook(drain, {"site": "nowhere"}, TOPO)
     assert {d.path for d in exc.value.diagnostics} == {
-        "steps[0].args.failure", "steps[1].targets.site", "steps[4].targets.site"}
+        "steps[0].args.failure", "steps[1].args.failure", "steps[2].targets.site",
+        "steps[5].targets.site"}
     assert load_playbook(drain, {"site": "brg"}, TOPO).vars["site"] == "brg"
+
+
+def test_capacity_assert_on_the_reference(tmp_path):
+    """With Hamar out, the gravity model's traffic still fits (at most 50 % on a link, also
+    under any further single failure); against a 10 % threshold the busiest links are named,
+    with the further failure that loads them most."""
+    body = ("steps:\n  - {name: a, action: assert, args: {condition: capacity-within, "
+            "failure: ['site:ham'], %s}}\n")
+    report, _ = run(tmp_path, body % "threshold: 0.8, depth: 1")
+    assert report["ok"], report["steps"][0]["summary"]
+    report, _ = run(tmp_path, body % "threshold: 0.1")
+    summary = report["steps"][0]["summary"]
+    assert not report["ok"] and "capacity-within with site:ham failed: violated" in summary
+    assert "amk-1 at 50%" in summary
+    report, _ = run(tmp_path, body % "threshold: 0.1, depth: 1")
+    assert " with " in report["steps"][0]["summary"]
+    report, _ = run(tmp_path, body % "threshold: lots")
+    assert not report["ok"] and "threshold must be a number" in report["steps"][0]["summary"]
