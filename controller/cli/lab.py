@@ -60,7 +60,8 @@ def up(topology_file: Path = TopologyOption, bare: bool = typer.Option(
 
 @app.command()
 def status(name: str = NameOption, as_json: bool = JsonOption) -> None:
-    """Daemons, OSPF adjacencies, BFD, loopback reachability, SSH and SNMP per router."""
+    """Daemons, OSPF adjacencies, BFD, loopback reachability, QoS policy, SSH and SNMP per
+    router."""
     from controller.lab.status import lab_status
     with lab_errors():
         result = lab_status(name)
@@ -72,10 +73,11 @@ def _render_status(s: dict[str, Any]) -> None:
         d for d, ok in r["daemons"].items() if not ok),
         f"{r['ospf_neighbors']}/{r['ospf_expected']}", f"{r['bfd_up']}/{r['bfd_expected']}",
         f"{r['loopbacks_reached']}/{r['loopbacks_expected']}",
+        f"{sum(r['qos'].values())}/{len(r['qos'])}",
         "ok" if r["ssh"] else "FAIL", "ok" if r["snmp"] else "FAIL"] for r in s["routers"]]
     table(f"lab {s['lab']}: {'converged' if s['converged'] else 'NOT converged'}"
           + (f" (failures: {', '.join(s['failures'])})" if s["failures"] else ""),
-          ["router", "daemons", "ospf full", "bfd up", "loopbacks", "ssh", "snmp"], rows)
+          ["router", "daemons", "ospf full", "bfd up", "loopbacks", "qos", "ssh", "snmp"], rows)
 
 
 @app.command()

@@ -78,6 +78,7 @@ COS = ClassOfService((
 ))
 
 HTB_QUANTUM = 1514  # bytes a class sends per round: one full Ethernet frame
+HTB_BURST_MS = 1  # token bucket depth, in time at the class's rate (tc's default: ~1 frame)
 PRIORITY_QUEUE_PACKETS = 64  # a short queue: the shaped class waits little or is dropped
 
 
@@ -89,16 +90,18 @@ def tc_batch(dev: str, rate_kbit: int, cos: ClassOfService = COS) -> list[str]:
     """`tc -batch` lines giving `dev` the policy at `rate_kbit`: an HTB root shaped to the link
     rate, a class per traffic class (HTB prio in the policy's order, strict first; rate = its share,
     ceil = the share if strict else the link) and a u32 DSCP match per code point; anything
-    unmatched (other code points, ARP) is best-effort."""
+    unmatched (other code points, ARP) is best-effort. Every bucket holds HTB_BURST_MS at its
+    rate: tc's default (rate / 10^9 + one MTU with high-resolution timers) is about one frame,
+    which holds a 10 Gbit/s link to ~7 Gbit/s and rounds to 0 at 400 Gbit/s (docs/qos.md)."""
     best = next(c for c in cos.classes if c.remainder)
     out = [f"qdisc add dev {dev} root handle 1: htb default {0x10 + best.queue:x}",
            f"class add dev {dev} parent 1: classid 1:1 htb rate {rate_kbit}kbit "
-           f"ceil {rate_kbit}kbit quantum {HTB_QUANTUM}"]
+           f"ceil {rate_kbit}kbit {_bursts(rate_kbit, rate_kbit)} quantum {HTB_QUANTUM}"]
     for prio, tc in enumerate(cos.classes):
-        rate = rate_kbit * tc.percent // 100
+        rate = max(1, rate_kbit * tc.percent // 100)  # tc refuses a rate of 0
         ceil = rate if tc.strict else rate_kbit
         out.append(f"class add dev {dev} parent 1:1 classid {_classid(tc)} htb rate {rate}kbit "
-                   f"ceil {ceil}kbit prio {prio} quantum {HTB_QUANTUM}")
+                   f"ceil {ceil}kbit prio {prio} {_bursts(rate, ceil)} quantum {HTB_QUANTUM}")
         if tc.strict:
             out.append(f"qdisc add dev {dev} parent {_classid(tc)} "
                        f"pfifo limit {PRIORITY_QUEUE_PACKETS}")
@@ -106,6 +109,14 @@ def tc_batch(dev: str, rate_kbit: int, cos: ClassOfService = COS) -> list[str]:
             out.append(f"filter add dev {dev} parent 1: protocol ip prio 1 u32 "
                        f"match ip dsfield 0x{dscp << 2:02x} 0xfc flowid {_classid(tc)}")
     return out
+
+
+def _bursts(rate_kbit: int, ceil_kbit: int) -> str:
+    """HTB `burst` and `cburst`: HTB_BURST_MS at the rate and at the ceil, at least one frame
+    and at most what tc takes (a 32-bit byte count)."""
+    def size(kbit: int) -> int:
+        return min(max(kbit * HTB_BURST_MS // 8, HTB_QUANTUM), 0xFFFF_FFFF)
+    return f"burst {size(rate_kbit)}b cburst {size(ceil_kbit)}b"
 
 
 def classid(name: str, cos: ClassOfService = COS) -> str:

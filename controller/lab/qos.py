@@ -1,36 +1,82 @@
-"""The class-of-service policy on a lab link: the Linux (HTB) rendering of controller/config/cos.py
-applied to one router's interface, its per-class counters, and its removal (docs/qos.md).
+"""The class-of-service policy on the lab's links: the Linux (HTB) rendering of
+controller/config/cos.py on router interfaces, its per-class counters, its removal, and which
+interfaces carry it (docs/qos.md).
 
-Lab veths have no rate of their own; the HTB root shapes the interface to the rate given, so a
-test can congest a link cheaply. The kernel here has HTB, FIFO and the u32 classifier but no
-`prio` qdisc and no policer action (CONFIG_NET_SCH_PRIO, CONFIG_NET_ACT_POLICE unset): strict
-priority is HTB's class priority, and a class over its share is shaped (its queue overflows).
+`lab up` gives every IP-link interface (both ends) the policy at the link's modelled rate
+(`capacity_gbps`); lab veths have no rate of their own, so the HTB root is what makes them that
+fast, and a test can re-apply it at a low rate to congest a link cheaply. The kernel here has HTB,
+FIFO and the u32 classifier but no `prio` qdisc and no policer action (CONFIG_NET_SCH_PRIO,
+CONFIG_NET_ACT_POLICE unset): strict priority is HTB's class priority, and a class over its share
+is shaped (its queue overflows). The qdiscs go with the veths: teardown has nothing to undo.
 """
 from __future__ import annotations
 
+import json
 import re
 
 from controller.config.cos import COS, ClassOfService, classid, tc_batch
-from controller.lab.state import LabError
-from controller.lab.system import run
-
+from controller.lab.state import LabError, LabState
+from controller.lab.system import parallel, run
+from controller.model.topology import Topology
 
 _CLASS = re.compile(r"^class htb (?P<id>\S+) .*\n Sent (?P<bytes>\d+) bytes (?P<packets>\d+) pkt "
                     r"\(dropped (?P<drops>\d+),.*\n backlog \S+ (?P<backlog>\d+)p", re.M)
 
 
+def rate_kbit(gbps: float) -> int:
+    """A modelled link rate (Gbit/s) as tc's kbit/s."""
+    return max(1, round(gbps * 1_000_000))
+
+
+def link_rates(topo: Topology) -> dict[str, dict[str, int]]:
+    """Per router: each of its IP-link interfaces and the link's modelled rate in kbit/s."""
+    out: dict[str, dict[str, int]] = {r: {} for r in topo.routers}
+    for link in topo.links.values():
+        for end in (link.a, link.b):
+            out[end.router][end.interface] = rate_kbit(link.capacity_gbps)
+    return out
+
+
+def install(netns: str, rates: dict[str, int], cos: ClassOfService = COS) -> None:
+    """Give each interface in `rates` (none with a root qdisc yet) the policy at its rate, in one
+    `tc -batch`: the first line tc refuses stops it and raises LabError."""
+    lines = [line for dev, kbit in rates.items() for line in tc_batch(dev, kbit, cos)]
+    if any(ch in line for line in lines for ch in "\n\r\0"):
+        raise LabError(f"refusing a tc command with a line break or NUL: {lines!r}"[:300], 2)
+    if lines:
+        run(["tc", "-n", netns, "-batch", "-"], input="\n".join(lines) + "\n")
+
+
+def install_lab(topo: Topology, state: LabState) -> None:
+    """Every IP-link interface of the lab gets the policy at its link's modelled rate."""
+    rates = link_rates(topo)
+    parallel(lambda router: install(state.routers[router].netns, rates[router]), rates)
+
+
 def apply(netns: str, dev: str, rate_kbit: int, cos: ClassOfService = COS) -> None:
     """Give `dev` in `netns` the policy at `rate_kbit` (replacing any root qdisc it has)."""
     clear(netns, dev)
-    lines = tc_batch(dev, rate_kbit, cos)
-    if any(ch in line for line in lines for ch in "\n\r\0"):
-        raise LabError(f"refusing a tc command with a line break or NUL: {lines!r}"[:300], 2)
-    run(["tc", "-n", netns, "-batch", "-"], input="\n".join(lines) + "\n")
+    install(netns, {dev: rate_kbit}, cos)
 
 
 def clear(netns: str, dev: str) -> None:
     """Back to the veth's default (no qdisc); nothing to do if the policy is not there."""
     run(["tc", "-n", netns, "qdisc", "del", "dev", dev, "root"], check=False)
+
+
+def present(netns: str, devs: list[str], cos: ClassOfService = COS) -> dict[str, bool]:
+    """Per interface of `devs`: does it carry the policy (`tc_batch`'s HTB root, its default
+    class and the strict class's FIFO)? One `tc` call for the namespace; all False if it fails."""
+    out = run(["tc", "-n", netns, "-j", "qdisc", "show"], check=False).stdout
+    qdiscs = json.loads(out) if out.strip() else []
+    best = classid(next(c.name for c in cos.classes if c.remainder), cos).split(":")[1]
+    strict = {classid(c.name, cos) for c in cos.classes if c.strict}
+    roots = {q["dev"] for q in qdiscs if q.get("root") and q.get("kind") == "htb"
+             and q.get("handle") == "1:" and q.get("options", {}).get("default") == f"0x{best}"}
+    fifos: dict[str, set[str]] = {}
+    for q in qdiscs:
+        fifos.setdefault(q.get("dev", ""), set()).add(q.get("parent", ""))
+    return {d: d in roots and strict <= fifos.get(d, set()) for d in devs}
 
 
 def class_counters(netns: str, dev: str, cos: ClassOfService = COS) -> dict[str, dict[str, int]]:

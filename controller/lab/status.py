@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from controller.lab import creds as credentials
+from controller.lab import qos
 from controller.lab.faults import active_outage
 from controller.lab.mgmt import ssh_command
 from controller.lab.state import DEFAULT_LAB, LabError, LabState, require
@@ -110,32 +111,43 @@ def converged(rows: list[dict[str, Any]]) -> bool:
 def lab_status(name: str = DEFAULT_LAB, *, management: bool = True) -> dict[str, Any]:
     """The status JSON: {"lab", "converged", "failures", "routers": [...]} (see docs/lab.md).
 
-    With `management`, the routing state, one SNMP poll of every router and one SSH login per
-    router all run at once: the work waits on routers, not on this machine."""
+    The routing state, which interfaces carry the class-of-service policy and, with
+    `management`, one SNMP poll of every router and one SSH login per router all run at once:
+    the work waits on routers, not on this machine."""
     state = require(name)
     topo = load_topology(state.topology)
-    if not management:
-        return _status(name, state, routing(topo, state))
-    creds = credentials.load(state.dir)
-    targets, _ = load_inventory(Path(state.dir) / "inventory")
+    jobs: list[Callable[[], Any]] = [lambda: routing(topo, state), lambda: policies(topo, state)]
+    if management:
+        creds = credentials.load(state.dir)
+        targets, _ = load_inventory(Path(state.dir) / "inventory")
 
-    def ssh_ok(router: str) -> bool:
-        host = str(topo.routers[router].mgmt.ip)
-        try:
-            return "FRRouting" in ssh_command(creds, host, "vtysh -c 'show version'")
-        except ConnectionError:
-            return False
+        def ssh_ok(router: str) -> bool:
+            host = str(topo.routers[router].mgmt.ip)
+            try:
+                return "FRRouting" in ssh_command(creds, host, "vtysh -c 'show version'")
+            except ConnectionError:
+                return False
 
-    def sys_names() -> dict[str, str | None]:
-        return {p.router: p.sys_name for p in poll_once(targets, columns=())}
+        def sys_names() -> dict[str, str | None]:
+            return {p.router: p.sys_name for p in poll_once(targets, columns=())}
 
-    jobs: list[Callable[[], Any]] = [lambda: routing(topo, state), sys_names]
-    jobs += [functools.partial(ssh_ok, r) for r in topo.routers]
-    rows, names, *ssh = parallel(lambda job: job(), jobs, workers=len(jobs))
-    for row, ssh_up in zip(rows, ssh):
-        row["ssh"] = ssh_up
-        row["snmp"] = names.get(row["router"]) == row["router"]
+        jobs += [sys_names] + [functools.partial(ssh_ok, r) for r in topo.routers]
+    rows, qos_by_router, *mgmt = parallel(lambda job: job(), jobs, workers=len(jobs))
+    for row in rows:
+        row["qos"] = qos_by_router[row["router"]]
+    if management:
+        names, *ssh = mgmt
+        for row, ssh_up in zip(rows, ssh):
+            row["ssh"] = ssh_up
+            row["snmp"] = names.get(row["router"]) == row["router"]
     return _status(name, state, rows)
+
+
+def policies(topo: Topology, state: LabState) -> dict[str, dict[str, bool]]:
+    """Per router, per IP-link interface: does it carry the class-of-service policy?"""
+    rates = qos.link_rates(topo)
+    found = parallel(lambda r: qos.present(state.routers[r].netns, sorted(rates[r])), rates)
+    return dict(zip(rates, found))
 
 
 def _status(name: str, state: LabState, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from controller.config.render import render_config
 from controller.lab import creds as credentials
-from controller.lab import daemons, network, quoting
+from controller.lab import daemons, network, qos, quoting
 from controller.lab.down import teardown
 from controller.lab.interrupt import checkpoint, deferred_interrupts, owned_by
 from controller.lab.inventory import write_inventory
@@ -101,6 +101,9 @@ def build(topo: Topology, path: Path, state: LabState, progress: Progress) -> No
     for rs in state.routers.values():
         state.record("nft", netns=rs.netns, family="inet",
                      name=f"ngk_mgmt_{state.lab.replace('-', '_')}")
+    progress("applying the class-of-service policy to every link at its modelled rate")
+    qos.install_lab(topo, state)
+    checkpoint()
     controller = str(network.controller_address(topo).ip)
     known = []
     for router in topo.routers.values():

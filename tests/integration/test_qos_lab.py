@@ -1,12 +1,14 @@
-"""Class of service on a congested lab link (docs/qos.md): the Linux rendering of the policy
-(controller/config/cos.py, HTB + u32 DSCP matches) on one router's interface, shaped to
-RATE_KBIT; known UDP flows from a neighbour through it. The priority class (EF) under its share
-loses nothing while best-effort, offered well over the link, loses heavily; priority over its
-share is held to its share and best-effort still gets the rest. Losses are the qdisc's own
-per-class counters at the congested interface, checked against the sender's packet counts."""
+"""Class of service in the lab (docs/qos.md): `lab up` gives every IP-link interface the Linux
+rendering of the policy (controller/config/cos.py, HTB + u32 DSCP matches) at its link's modelled
+rate. Then a congested link: one router's interface re-shaped to RATE_KBIT, known UDP flows from a
+neighbour through it. The priority class (EF) under its share loses nothing while best-effort,
+offered well over the link, loses heavily; priority over its share is held to its share and
+best-effort still gets the rest. Losses are the qdisc's own per-class counters at the congested
+interface, checked against the sender's packet counts; the modelled-rate policy is put back."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +19,7 @@ import pytest
 from controller.config.cos import COS
 from controller.lab import qos
 from controller.lab.flows import Flow
+from controller.lab.status import lab_status
 from controller.lab.system import in_netns, run
 from conftest import Lab
 
@@ -26,6 +29,38 @@ DURATION_S = 6.0
 SETTLE_S = 0.5  # the queues drain before the counters are read
 EF = COS.by_name("priority").dscp[0]
 SHARE_MBPS = RATE_KBIT / 1000 * COS.by_name("priority").percent / 100
+UNIT_KBIT = {"bit": 1e-3, "Kbit": 1, "Mbit": 1e3, "Gbit": 1e6, "Tbit": 1e9}
+
+
+def root_rate_kbit(netns: str, dev: str) -> float:
+    """The rate of the HTB root class on `dev`, as tc prints it (rounded down to its unit)."""
+    text = run(["tc", "-n", netns, "class", "show", "dev", dev]).stdout
+    m = re.search(r"^class htb 1:1 root rate ([\d.]+)(\w+) ", text, re.M)
+    assert m, text
+    return float(m[1]) * UNIT_KBIT[m[2]]
+
+
+def assert_modelled_policy(lab: Lab, router: str, dev: str) -> None:
+    """`dev` carries the policy (every class, counted) at its link's modelled rate."""
+    netns = lab.state.routers[router].netns
+    assert qos.present(netns, [dev]) == {dev: True}
+    assert set(qos.class_counters(netns, dev)) == {c.name for c in COS.classes}
+    assert root_rate_kbit(netns, dev) == pytest.approx(qos.link_rates(lab.topo)[router][dev],
+                                                       rel=1e-3)
+
+
+def test_lab_up_gives_every_link_interface_the_policy(lab_shared) -> None:
+    lab = lab_shared
+    ends = [(e.router, e.interface, lk.capacity_gbps) for lk in lab.topo.links.values()
+            for e in (lk.a, lk.b)]
+    for router, dev, _ in ends:
+        assert_modelled_policy(lab, router, dev)
+    print(f"{len(ends)} interfaces, rates (Gbit/s): "
+          + ", ".join(f"{g:g} x{sum(1 for *_, x in ends if x == g)}"
+                      for g in sorted({g for *_, g in ends})))
+    rows = lab_status(lab.name, management=False)["routers"]
+    assert {(r["router"], dev) for r in rows for dev, on in r["qos"].items() if on} == \
+        {(router, dev) for router, dev, _ in ends}
 
 
 def route_dev(lab: Lab, router: str, dst: str, src: str | None = None) -> str:
@@ -75,7 +110,7 @@ def measure(lab: Lab, path, mbps: dict[int, float], out: Path) -> dict[str, dict
         time.sleep(SETTLE_S)
         counters = qos.class_counters(netns, dev)
     finally:
-        qos.clear(netns, dev)
+        qos.apply(netns, dev, qos.link_rates(lab.topo)[a][dev])  # what `lab up` gave it
     cls = {46: "priority", 0: "best-effort"}
     print(f"{a} {dev} shaped to {RATE_KBIT / 1000:g} Mbit/s, {DURATION_S:g} s; offered "
           + ", ".join(f"{cls[d]} {m:g} Mbit/s" for d, m in mbps.items()))
@@ -118,3 +153,4 @@ def test_priority_class_keeps_its_share_on_a_congested_link(lab_exclusive, tmp_p
     assert over["best-effort"]["mbps"] >= 0.8 * (RATE_KBIT / 1000 - SHARE_MBPS)
     # the adjacencies rode out the congestion: the path is unchanged
     assert route_dev(lab, a, dst) == dev
+    assert_modelled_policy(lab, a, dev)

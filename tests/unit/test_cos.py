@@ -44,6 +44,23 @@ def test_tc_batch_is_htb_with_a_dscp_match_per_code_point():
     assert "match ip dsfield 0xb8 0xfc flowid 1:15" in filters[0]  # EF = 46 -> ToS 0xb8
 
 
+def test_tc_batch_buckets_hold_a_millisecond_at_their_rate():
+    """tc's default bucket (~one frame) rounds to 0 at 400 Gbit/s: the rendering sets its own."""
+    def bursts(rate_kbit: int) -> dict[str, tuple[int, int]]:
+        return {m[1]: (int(m[2]), int(m[3])) for m in (re.search(
+            r"classid (\S+) .* burst (\d+)b cburst (\d+)b", x) for x in tc_batch("e", rate_kbit))
+            if m}
+    big = bursts(400_000_000)  # 400 Gbit/s = 50 GB/s: 50 MB per ms
+    assert big["1:1"] == (50_000_000, 50_000_000)
+    assert big[classid("priority")] == (16_500_000, 16_500_000)  # shaped to 33 %
+    assert big[classid("clinical")] == (25_000_000, 50_000_000)  # rate 50 %, ceil the link
+    small = bursts(20_000)
+    assert small["1:1"] == (2_500, 2_500)
+    assert small[classid("network-control")] == (1514, 2_500)  # never under one frame
+    assert bursts(10**13)["1:1"] == (2**32 - 1, 2**32 - 1)  # tc's limit: a 32-bit byte count
+    assert "rate 1kbit" in tc_batch("e", 1)[2]  # no class rate of 0 (tc refuses it)
+
+
 @pytest.mark.parametrize("router", ["osl-cr1", "trd-cr1"])
 def test_cos_is_its_own_compliance_feature(topo, router):  # noqa: F811
     text = render.render_config(topo, router)
