@@ -11,10 +11,10 @@ is shaped (its queue overflows). The qdiscs go with the veths: teardown has noth
 """
 from __future__ import annotations
 
-import json
 import re
 
 from controller.config.cos import COS, ClassOfService, classid, tc_batch
+from controller.lab import rtnl
 from controller.lab.state import LabError, LabState
 from controller.lab.system import parallel, run
 from controller.model.topology import Topology
@@ -65,18 +65,17 @@ def clear(netns: str, dev: str) -> None:
 
 
 def present(netns: str, devs: list[str], cos: ClassOfService = COS) -> dict[str, bool]:
-    """Per interface of `devs`: does it carry the policy (`tc_batch`'s HTB root, its default
-    class and the strict class's FIFO)? One `tc` call for the namespace; all False if it fails."""
-    out = run(["tc", "-n", netns, "-j", "qdisc", "show"], check=False).stdout
-    qdiscs = json.loads(out) if out.strip() else []
+    """Per interface of `devs`: does it carry the policy (`tc_batch`'s HTB root with its default
+    class, and the strict class's FIFO)? Read in-process (rtnl); all False if that fails."""
+    try:
+        found = rtnl.qdiscs(netns)
+    except OSError:
+        found = []
     best = classid(next(c.name for c in cos.classes if c.remainder), cos).split(":")[1]
     strict = {classid(c.name, cos) for c in cos.classes if c.strict}
-    roots = {q["dev"] for q in qdiscs if q.get("root") and q.get("kind") == "htb"
-             and q.get("handle") == "1:" and q.get("options", {}).get("default") == f"0x{best}"}
-    fifos: dict[str, set[str]] = {}
-    for q in qdiscs:
-        fifos.setdefault(q.get("dev", ""), set()).add(q.get("parent", ""))
-    return {d: d in roots and strict <= fifos.get(d, set()) for d in devs}
+    roots = {q.dev for q in found if q.parent == "root" and q.kind == "htb" and q.handle == "1:"
+             and q.htb_default == best}
+    return {d: d in roots and strict <= {q.parent for q in found if q.dev == d} for d in devs}
 
 
 def class_counters(netns: str, dev: str, cos: ClassOfService = COS) -> dict[str, dict[str, int]]:

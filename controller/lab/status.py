@@ -145,9 +145,8 @@ def lab_status(name: str = DEFAULT_LAB, *, management: bool = True) -> dict[str,
 
 def policies(topo: Topology, state: LabState) -> dict[str, dict[str, bool]]:
     """Per router, per IP-link interface: does it carry the class-of-service policy?"""
-    rates = qos.link_rates(topo)
-    found = parallel(lambda r: qos.present(state.routers[r].netns, sorted(rates[r])), rates)
-    return dict(zip(rates, found))
+    return {r: qos.present(state.routers[r].netns, sorted(devs))
+            for r, devs in qos.link_rates(topo).items()}
 
 
 def _status(name: str, state: LabState, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -2,14 +2,16 @@
 lab started, and a prerequisite check."""
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +22,7 @@ FRR_DIR = Path("/usr/lib/frr")
 FRR_DAEMONS = ("zebra", "ospfd", "bgpd", "bfdd", "staticd")
 TOOLS = ("ip", "nsenter", "unshare", "mount", "umount", "vtysh", "nft", "ssh", "ssh-keygen",
          "ping", "/usr/sbin/sshd", "/usr/sbin/snmpd", "/usr/sbin/lldpd")
+CLONE_NEWNET = 0x40000000
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -64,6 +67,29 @@ def ip_batch(commands: list[str], netns: str | None = None, check: bool = True) 
         raise LabError(f"refusing an ip command with a line break or NUL: {commands!r}"[:300], 2)
     args = ["ip"] + (["-n", netns] if netns else []) + (["-force"] if not check else [])
     run(args + ["-batch", "-"], input="\n".join(commands) + "\n", check=check)
+
+
+@contextmanager
+def thread_in_netns(netns: str) -> Iterator[None]:
+    """This thread in `netns`'s network namespace for the block, then back in its own (sockets
+    made inside stay in `netns`). OSError if either switch fails."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns {netns}: {os.strerror(err)}")
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            if libc.setns(own, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back to the own netns failed")
+    finally:
+        os.close(own)
 
 
 def netns_list() -> set[str]:

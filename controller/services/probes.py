@@ -19,7 +19,6 @@ reports each flow's gap with the stalls taken out (`net_gap_ms`) beside the raw 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import errno
 import json
 import os
@@ -35,12 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from controller.lab.system import thread_in_netns
+
 MAGIC = b"NGKP"
 PACKET = struct.Struct("!4sBIQQ")  # magic, kind (0 probe, 1 echo), seq, sent ns, echoed ns
 PROBE, ECHO = 0, 1
 DEFAULT_PORT = 49_517
 DEFAULT_INTERVAL = 0.005
-CLONE_NEWNET = 0x40000000
 SETTLE_S = 0.2  # probes sent this close to a window's end may still be in flight: not lost
 HOST_CONGESTED = (errno.EAGAIN, errno.ENOBUFS)  # a send refused by this host, not the network
 PROBER_NICE = -10  # the prober's scheduling priority when it may raise it
@@ -91,20 +91,8 @@ def _socket_in(netns: str | None, bind: str, port: int) -> socket.socket:
     """A UDP socket created (and bound) inside `netns`; the thread returns to its own netns."""
     if netns is None:
         return _bound(bind, port)
-    libc = ctypes.CDLL(None, use_errno=True)
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
-    try:
-        if libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {netns}: {os.strerror(ctypes.get_errno())}")
-        try:
-            return _bound(bind, port)
-        finally:
-            if libc.setns(own, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back to the own netns failed")
-    finally:
-        os.close(own)
-        os.close(target)
+    with thread_in_netns(netns):
+        return _bound(bind, port)
 
 
 def _bound(bind: str, port: int) -> socket.socket:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from controller.config.cos import COS
-from controller.lab import qos
+from controller.lab import qos, rtnl
 from controller.lab.flows import Flow
 from controller.lab.status import lab_status
 from controller.lab.system import in_netns, run
@@ -58,6 +58,10 @@ def test_lab_up_gives_every_link_interface_the_policy(lab_shared) -> None:
     print(f"{len(ends)} interfaces, rates (Gbit/s): "
           + ", ".join(f"{g:g} x{sum(1 for *_, x in ends if x == g)}"
                       for g in sorted({g for *_, g in ends})))
+    for rs in lab.state.routers.values():  # status reads them in-process: tc is the reference
+        ref = json.loads(run(["tc", "-n", rs.netns, "-j", "qdisc", "show"]).stdout)
+        assert {(q.dev, q.kind, q.handle, q.parent) for q in rtnl.qdiscs(rs.netns)} == \
+            {(q["dev"], q["kind"], q["handle"], q.get("parent", "root")) for q in ref}
     rows = lab_status(lab.name, management=False)["routers"]
     assert {(r["router"], dev) for r in rows for dev, on in r["qos"].items() if on} == \
         {(router, dev) for router, dev, _ in ends}
