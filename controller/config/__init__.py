@@ -1,4 +1,2 @@
-"""Intended device configuration rendered from the topology model; one template dir per platform."""
-from controller.config.render import PLATFORMS, POLICY, Policy, canonical, render_config
-
-__all__ = ["PLATFORMS", "POLICY", "Policy", "canonical", "render_config"]
+"""Intended device configuration rendered from the topology model; one template dir per platform
+(render), the class-of-service policy (cos), compliance features and rules."""
