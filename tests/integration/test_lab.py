@@ -13,15 +13,16 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+import yaml
 
 from controller.lab import mgmt
 from controller.lab.daemons import tune_snmpd
 from controller.lab.down import lab_down
 from controller.lab.faults import lab_cut
-from controller.lab.state import STATE_ROOT, LabState, lab_dir
+from controller.lab.state import STATE_ROOT, LabError, LabState, lab_dir
 from controller.lab.status import SHOW, lab_status, vtysh_json
 from controller.lab.system import alive, netns_list
-from controller.lab.up import lab_up
+from controller.lab.up import lab_up, new_state
 from controller.lab.vty import vty_command, vty_json
 from controller.model.layers import Element, ip_graph, outage
 from controller.model.load import load_topology
@@ -377,3 +378,18 @@ def test_tiny_lab_stale_state_is_cleaned_before_up(tmp_path: Path) -> None:
         lab_down(name)
     assert leftovers(name, fresh) == []
     assert not (STATE_ROOT / name).exists() and not lab_dir(name).exists()
+
+
+def test_a_link_tc_refuses_fails_the_build_and_leaves_nothing(tmp_path: Path) -> None:
+    """`lab up` gives every link the class-of-service policy at its modelled rate; a rate tc
+    cannot take (10^12 Gbit/s: beyond its 64-bit rate) fails the build like any other step."""
+    path, name = tiny_lab(tmp_path, "172.31.250.0/24")
+    doc = yaml.safe_load(path.read_text())
+    doc["links"][1]["capacity_gbps"] = 1e12
+    path.write_text(yaml.safe_dump(doc))
+    try:
+        with pytest.raises(LabError, match="^tc -n "):
+            lab_up(path, name)
+        assert leftovers(name, new_state(load_topology(path), name, False)) == []
+    finally:
+        lab_down(name)  # only if the build's own teardown left something
