@@ -21,6 +21,7 @@ import yaml
 from typer.testing import CliRunner
 
 from controller.cli.main import app
+from controller.lab import qos
 from controller.lab.faults import lab_cut, lab_restore
 from controller.lab.status import lab_wait
 from controller.model.load import load_topology
@@ -56,14 +57,19 @@ def vtysh(lab, router: str, *commands: str) -> None:
 
 
 def cable(lab, a: tuple[str, str], b: tuple[str, str]) -> None:
-    """Whatever is plugged into a and b is unplugged; a new cable (veth pair) joins them."""
+    """Whatever is plugged into a and b is unplugged; a new cable (veth pair) joins them. A port
+    of the model keeps its class-of-service policy, as `lab up` gave it (a router's is port
+    config: recabling does not change it)."""
     (ra, ia), (rb, ib) = a, b
     na, nb = lab.state.routers[ra].netns, lab.state.routers[rb].netns
     ip("-n", na, "link", "del", ia, check=False)
     ip("-n", nb, "link", "del", ib, check=False)
     ip("link", "add", ia, "netns", na, "type", "veth", "peer", "name", ib, "netns", nb)
-    ip("-n", na, "link", "set", ia, "up")
-    ip("-n", nb, "link", "set", ib, "up")
+    rates = qos.link_rates(lab.topo)
+    for router, iface, netns in ((ra, ia, na), (rb, ib, nb)):
+        if iface in rates[router]:
+            qos.install(netns, {iface: rates[router][iface]})
+        ip("-n", netns, "link", "set", iface, "up")
 
 
 @contextmanager
