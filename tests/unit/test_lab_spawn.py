@@ -4,7 +4,7 @@ Between fork and its setsid() a child of `system.run` is still in ngk's process 
 terminal's SIGINT (or `kill -INT -PGID`) kills it before exec: the command never runs. Under load
 this window is wide; `ngk lab down` lost its `ip -j link` (teardown aborted) or its `ip netns
 list` / `ip netns del` (three netns left, success reported) this way. Here a real child process
-runs commands under `deferred_interrupts` while its group gets SIGINT every millisecond: plain
+runs commands under `deferred_interrupts` while its group gets SIGINT every 10 ms: plain
 `subprocess.run` (the control) must lose some, `run` none.
 """
 from __future__ import annotations
@@ -46,8 +46,8 @@ def test_a_ctrl_c_while_a_step_forks_does_not_lose_the_command() -> None:
             sent += 1
         except ProcessLookupError:
             break
-        time.sleep(0.001)
+        time.sleep(0.01)
     lost = json.loads(child.stdout.read())
-    assert child.returncode == 0 and sent > 100
+    assert child.returncode == 0 and sent > 50
     assert lost["control"] > 0, f"no plain child lost in {sent} SIGINTs: the test proves nothing"
     assert lost["run"] == 0, lost
