@@ -4,10 +4,14 @@ Processes go first: the recorded PIDs, then, until none is left, every process m
 lab's (interrupt.owned_by) or running in one of its netns (found by inode, so also after the
 netns lost its name). Then the recorded resources in reverse order of creation. Nothing that is
 not recorded or marked is touched. Ctrl-C during `down` waits until it has finished.
+A step that fails does not stop the others; the state dir goes last, and only when no recorded
+netns, root interface, mount or path is left: otherwise LabError names what is, and the state
+stays for another `lab down`.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -15,7 +19,7 @@ from pathlib import Path
 from controller.lab.interrupt import deferred_interrupts
 from controller.lab.state import DEFAULT_LAB, LabError, LabState, check_name, lock_path, locked
 from controller.lab.system import (
-    ip_batch, lab_processes, netns_inode, netns_list, run, terminate, unmount_all)
+    ip_batch, lab_processes, mounts_under, netns_inode, netns_list, run, terminate, unmount_all)
 
 SWEEPS = 5  # rounds of "find the lab's processes, end them" (a dying sshd may fork once more)
 
@@ -48,8 +52,38 @@ def teardown(state: LabState) -> None:
     if leftovers:
         raise LabError(f"processes {leftovers} of lab {state.lab!r} survived SIGKILL")
     recorded_ns = {r["name"] for r in netns}
-    for kind, group in _runs(list(reversed(state.resources))):
-        _remove(kind, group, recorded_ns, existing)
+    errors = []
+    base = {"kind": "path", "path": state.dir}  # holds state.json: removed last
+    for kind, group in _runs([r for r in reversed(state.resources) if r != base]):
+        try:
+            _remove(kind, group, recorded_ns, existing)
+        except LabError as exc:
+            errors.append(str(exc))
+    left = remaining(state)
+    if left:
+        raise LabError(f"lab {state.lab!r} not fully removed, left: {', '.join(left)}"
+                       + "".join(f"; {e}" for e in errors)
+                       + f" (state kept in {state.dir}: `ngk lab down --name {state.lab}` again)")
+    if base in state.resources:
+        _remove("path", [base], recorded_ns, existing)
+
+
+def remaining(state: LabState) -> list[str]:
+    """Recorded netns, root-namespace interfaces, mounts and paths (but the state dir) that
+    still exist; what is inside a netns goes with it."""
+    namespaces = netns_list()
+    links = {i["ifname"] for i in json.loads(run(["ip", "-j", "link"]).stdout)}
+    left = []
+    for res in state.resources:
+        kind = res["kind"]
+        if (kind == "netns" and res["name"] in namespaces
+                or kind == "link" and res["name"] in links):
+            left.append(f"{kind} {res['name']}")
+        elif kind == "mount" and mounts_under(res["target"]):
+            left.append(f"mount {res['target']}")
+        elif kind == "path" and res["path"] != state.dir and os.path.lexists(res["path"]):
+            left.append(f"path {res['path']}")
+    return left
 
 
 def _runs(resources: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:

@@ -23,6 +23,8 @@ FRR_DAEMONS = ("zebra", "ospfd", "bgpd", "bfdd", "staticd")
 TOOLS = ("ip", "nsenter", "unshare", "mount", "umount", "vtysh", "nft", "ssh", "ssh-keygen",
          "ping", "/usr/sbin/sshd", "/usr/sbin/snmpd", "/usr/sbin/lldpd")
 CLONE_NEWNET = 0x40000000
+NETNS_DIR = Path("/run/netns")  # where `ip netns` names namespaces
+SPAWN_TRIES = 20  # runs of a command whose child a Ctrl-C killed before exec (see `run`)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -42,13 +44,24 @@ def run(args: list[str], *, check: bool = True, input: str | None = None,
         env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run a command; on failure raise LabError with its stderr (never its input).
 
-    In a session of its own: the terminal's Ctrl-C reaches ngk, never a step half-way."""
+    In a session of its own: the terminal's Ctrl-C reaches ngk, never a step half-way. Between
+    fork and its setsid() the child is still in ngk's process group, so a Ctrl-C in that instant
+    kills it before exec, the command not run at all (see `unstarted`): it is run again."""
     full_env = {**os.environ, "MIBS": "", **(env or {})}
-    proc = subprocess.run(args, input=input, capture_output=True, text=True, env=full_env,
-                          timeout=timeout, start_new_session=True)
+    for _ in range(SPAWN_TRIES):
+        proc = subprocess.run(args, input=input, capture_output=True, text=True, env=full_env,
+                              timeout=timeout, start_new_session=True)
+        if not unstarted(proc.returncode):
+            break
     if check and proc.returncode != 0:
         raise LabError(f"{' '.join(args[:6])}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc
+
+
+def unstarted(returncode: int) -> bool:
+    """A child of `run` that died of SIGINT/SIGTERM got it before its setsid(): after it, nothing
+    sent to ngk's process group reaches the child (and ngk signals no command it runs)."""
+    return returncode in (-signal.SIGINT, -signal.SIGTERM)
 
 
 def in_netns(netns: str, args: list[str], uts: str | None = None) -> list[str]:
@@ -76,7 +89,7 @@ def thread_in_netns(netns: str) -> Iterator[None]:
     libc = ctypes.CDLL(None, use_errno=True)
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
-        target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+        target = os.open(NETNS_DIR / netns, os.O_RDONLY)
         try:
             if libc.setns(target, CLONE_NEWNET) != 0:
                 err = ctypes.get_errno()
@@ -93,14 +106,18 @@ def thread_in_netns(netns: str) -> Iterator[None]:
 
 
 def netns_list() -> set[str]:
-    out = run(["ip", "netns", "list"], check=False).stdout
-    return {line.split()[0] for line in out.splitlines() if line.strip()}
+    """Named network namespaces, as `ip netns list` shows them (read directly: no process that
+    could fail and make every namespace look gone)."""
+    try:
+        return {entry.name for entry in os.scandir(NETNS_DIR)}
+    except FileNotFoundError:
+        return set()
 
 
 def netns_inode(netns: str) -> int | None:
     """The inode that identifies a named network namespace (None if it has no name now)."""
     try:
-        return os.stat(f"/run/netns/{netns}").st_ino
+        return os.stat(NETNS_DIR / netns).st_ino
     except OSError:
         return None
 

@@ -111,3 +111,30 @@ def test_two_ctrl_cs_at_random_moments_leave_nothing(tmp_path: Path) -> None:
     print(f"whole commands: up {span['up']:.1f} s, down {span['down']:.1f} s;",
           {k: outcomes.count(k) for k in sorted(set(outcomes))})
     assert len(outcomes) == RUNS
+
+
+def test_a_down_that_cannot_remove_a_netns_fails_and_keeps_the_state() -> None:
+    """`ip netns del` that fails (here: the netns file mounted twice, EBUSY) makes `lab down`
+    exit 1 naming the netns, with the state kept; once it can, `lab down` removes it all."""
+    require_lab()
+    lab, down = "ngk-hon", NGK + ["lab", "down", "--name", "ngk-hon"]
+    netns, base = f"{lab}-ra", lab_dir(lab)
+    lab_down(lab)
+    state = LabState(lab=lab, dir=str(base), topology=str(base / "topology.yaml"), bare=True)
+    base.mkdir(parents=True)
+    state.record("path", path=str(base))
+    state.record("netns", name=netns)
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    nsfile = f"/run/netns/{netns}"
+    subprocess.run(["mount", "--bind", nsfile, nsfile], check=True)
+    try:
+        failed = subprocess.run(down, capture_output=True, text=True)
+        assert failed.returncode == 1 and f"netns {netns}" in failed.stderr, failed.stderr
+        assert netns in netns_list() and LabState.load(lab) is not None
+        subprocess.run(["umount", nsfile], check=True)
+        assert subprocess.run(down, capture_output=True).returncode == 0
+        assert netns not in netns_list() and not base.exists()
+    finally:
+        subprocess.run(["umount", nsfile], capture_output=True)
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+        lab_down(lab)
