@@ -21,14 +21,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
-import networkx as nx
-
 from controller.analysis.capacity import analyse
 from controller.analysis.capacity_bound import unroutable_scenario
 from controller.analysis.reroute import budget, dc_router_pairs
 from controller.analysis.router_paths import RouterGraph
 from controller.model.demands import Demands
-from controller.model.layers import Element
+from controller.model.layers import Element, Outage
 from controller.model.topology import STUB_COST, Topology
 
 EPS = 1e-9
@@ -72,20 +70,14 @@ def core_links(topo: Topology) -> list[str]:
 def candidate_metrics(topo: Topology, lid: str) -> list[int]:
     """Values worth trying for a link: just under, at (ECMP) and just over the cheapest other
     path between its ends, and half and double its metric; within 1..MAX_METRIC, not its own."""
-    g = nx.DiGraph()
-    for other in topo.links.values():
-        if other.id == lid:
-            continue
-        for u, w in ((other.a.router, other.b.router), (other.b.router, other.a.router)):
-            g.add_edge(u, w, cost=STUB_COST if topo.routers[u].stub else other.metric)
+    g = RouterGraph(topo, Outage(frozenset(), frozenset({lid}), frozenset(), frozenset()))
     link = topo.links[lid]
     values = {link.metric // 2, 2 * link.metric}
     for u, w in ((link.a.router, link.b.router), (link.b.router, link.a.router)):
-        try:
-            alt = nx.shortest_path_length(g, u, w, weight="cost")
-        except (nx.NetworkXNoPath, nx.NodeNotFound):
-            continue
-        values |= {alt - 1, alt, alt + 1}
+        paths = g.paths(u, w)
+        if paths:
+            alt = int(g.cost(paths[0]))
+            values |= {alt - 1, alt, alt + 1}
     return sorted(v for v in values if 1 <= v <= MAX_METRIC and v != link.metric)
 
 
